@@ -1,0 +1,58 @@
+/**
+ * FlushPolicy: when rows are delivered, and whether a hook waits for delivery.
+ *
+ * - Batch delivery: rows are buffered and handed to the sink once `batchRows` distinct spans are
+ *   pending, and at the end of each transcript read (import, drain).
+ * - Hooks never wait, except: with `BRAINTRUST_FLUSH_ON_TURN_END=true` the Stop hook waits until
+ *   its turn's rows are accepted (CI), bounded by `turnEndTimeout`; SessionEnd, which Codex
+ *   allows at most 3 s, does a final flush bounded by `sessionEndTimeout`.
+ */
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+
+export interface FlushPolicyService {
+  /** deliver when this many distinct spans are pending */
+  readonly batchRows: number
+  /** how long a hook for this event waits for delivery; none = return at once */
+  readonly hookWait: (hookEventName: string) => Option.Option<Duration.Duration>
+}
+
+export interface FlushPolicySettings {
+  readonly batchRows: number
+  readonly flushOnTurnEnd: boolean
+  readonly turnEndTimeout: Duration.Duration
+  readonly sessionEndTimeout: Duration.Duration
+}
+
+export const defaultFlushPolicySettings: FlushPolicySettings = {
+  batchRows: 500,
+  flushOnTurnEnd: false,
+  turnEndTimeout: Duration.seconds(10),
+  sessionEndTimeout: Duration.millis(2500)
+}
+
+export const makeFlushPolicy = (settings: FlushPolicySettings): FlushPolicyService => ({
+  batchRows: settings.batchRows,
+  hookWait: (event) => {
+    if (event === "Stop" && settings.flushOnTurnEnd) return Option.some(settings.turnEndTimeout)
+    if (event === "SessionEnd") return Option.some(settings.sessionEndTimeout)
+    return Option.none()
+  }
+})
+
+const settingsConfig: Config.Config<FlushPolicySettings> = Config.all({
+  batchRows: Config.integer("TRACE_CODEX_BATCH_ROWS").pipe(Config.withDefault(defaultFlushPolicySettings.batchRows)),
+  flushOnTurnEnd: Config.boolean("BRAINTRUST_FLUSH_ON_TURN_END").pipe(Config.withDefault(false)),
+  turnEndTimeout: Config.duration("TRACE_CODEX_TURN_END_TIMEOUT").pipe(Config.withDefault(defaultFlushPolicySettings.turnEndTimeout)),
+  sessionEndTimeout: Config.succeed(defaultFlushPolicySettings.sessionEndTimeout)
+})
+
+export class FlushPolicy extends Context.Tag("trace-codex/FlushPolicy")<FlushPolicy, FlushPolicyService>() {
+  /** from the environment (BRAINTRUST_FLUSH_ON_TURN_END, TRACE_CODEX_BATCH_ROWS) */
+  static readonly layer = Layer.effect(FlushPolicy, Effect.map(settingsConfig, makeFlushPolicy))
+  static readonly Default = Layer.succeed(FlushPolicy, makeFlushPolicy(defaultFlushPolicySettings))
+}
