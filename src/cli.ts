@@ -33,7 +33,8 @@ const root = Command.make("trace-codex").pipe(
 
 const cli = Command.run(root, { name: "trace-codex", version: VERSION })
 
-const ServicesLive = Layer.mergeAll(SessionReducer.Default, FlushPolicy.layer, TranscriptParser.Default, SelectedSpanSink).pipe(
+// import and show read finished transcripts: only each span's final row matters
+const ServicesLive = Layer.mergeAll(SessionReducer.layer({ emitOpenSpans: false }), FlushPolicy.layer, TranscriptParser.Default, SelectedSpanSink).pipe(
   Layer.provideMerge(NodeContext.layer)
 )
 

@@ -8,7 +8,6 @@
  * `decodeRolloutLine` is the single entry point: text in, a `RolloutLine` or a `Malformed`
  * verdict out. It never throws.
  */
-import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 
 const OptString = Schema.optional(Schema.String)
@@ -103,7 +102,7 @@ export type ToolOutput = typeof ToolOutput.Type
 export const MessageItem = typed("message", {
   id: OptString,
   role: Schema.String,
-  content: Schema.optionalWith(Schema.Array(ContentPart), { default: () => [] })
+  content: Schema.optional(Schema.Array(ContentPart))
 })
 export const FunctionCallItem = typed("function_call", {
   id: OptString,
@@ -128,7 +127,7 @@ export const CustomToolCallOutputItem = typed("custom_tool_call_output", {
 })
 export const ReasoningItem = typed("reasoning", {
   id: OptString,
-  summary: Schema.optionalWith(Schema.Array(ContentPart), { default: () => [] }),
+  summary: Schema.optional(Schema.Array(ContentPart)),
   content: Schema.optional(Schema.NullOr(Schema.Array(ContentPart)))
 })
 export const ToolSearchCallItem = typed("tool_search_call", {
@@ -275,11 +274,11 @@ export const ThreadSettingsApplied = typed("thread_settings_applied", {
 })
 /** legacy (pre-paginated rollouts) */
 export const UserMessageEvent = typed("user_message", {
-  message: Schema.optionalWith(Schema.String, { default: () => "" }),
+  message: OptString,
   kind: OptString
 })
-export const AgentMessageEvent = typed("agent_message", { message: Schema.optionalWith(Schema.String, { default: () => "" }) })
-export const AgentReasoningEvent = typed("agent_reasoning", { text: Schema.optionalWith(Schema.String, { default: () => "" }) })
+export const AgentMessageEvent = typed("agent_message", { message: OptString })
+export const AgentReasoningEvent = typed("agent_reasoning", { text: OptString })
 export const ExecCommandEnd = typed("exec_command_end", {
   call_id: Schema.String,
   exit_code: Schema.optional(Schema.NullOr(Schema.Number)),
@@ -368,13 +367,15 @@ export interface Malformed {
   readonly reason: string
 }
 
-const decodeSessionMeta = Schema.decodeUnknownEither(SessionMeta)
-const decodeTurnContext = Schema.decodeUnknownEither(TurnContext)
-const decodeKnownItem = Schema.decodeUnknownEither(KnownResponseItem)
-const decodeItemMetadata = Schema.decodeUnknownEither(ResponseItemMetadata)
-const decodeKnownEvent = Schema.decodeUnknownEither(KnownEventMsg)
-const decodeUsageRecord = Schema.decodeUnknownEither(TokenUsageRecord)
-const decodeCompacted = Schema.decodeUnknownEither(Compacted)
+// Type guards, not decoders: the schemas have no transformations, so checking the parsed JSON
+// in place is enough and avoids building a second copy of every line (import speed).
+const isSessionMeta = Schema.is(SessionMeta)
+const isTurnContext = Schema.is(TurnContext)
+const isKnownItem = Schema.is(KnownResponseItem)
+const isItemMetadata = Schema.is(ResponseItemMetadata)
+const isKnownEvent = Schema.is(KnownEventMsg)
+const isUsageRecord = Schema.is(TokenUsageRecord)
+const isCompacted = Schema.is(Compacted)
 
 const RESPONSE_ITEM_TYPES = new Set([
   "message",
@@ -424,16 +425,14 @@ const responseItemOf = (payload: unknown): ResponseItem | Malformed => {
   const type = isRecord(payload) ? payload["type"] : undefined
   if (typeof type !== "string") return malformed("response_item without a type")
   if (!RESPONSE_ITEM_TYPES.has(type)) return { type: "unknown_item", originalType: type }
-  const decoded = decodeKnownItem(payload)
-  return Either.isRight(decoded) ? decoded.right : malformed(`response_item ${type} does not match its schema`)
+  return isKnownItem(payload) ? payload : malformed(`response_item ${type} does not match its schema`)
 }
 
 const eventOf = (payload: unknown): EventMsg | Malformed => {
   const type = isRecord(payload) ? payload["type"] : undefined
   if (typeof type !== "string") return malformed("event_msg without a type")
   if (!EVENT_TYPES.has(type)) return { type: "unknown_event", originalType: type }
-  const decoded = decodeKnownEvent(payload)
-  return Either.isRight(decoded) ? decoded.right : malformed(`event_msg ${type} does not match its schema`)
+  return isKnownEvent(payload) ? payload : malformed(`event_msg ${type} does not match its schema`)
 }
 
 /** Decode one parsed JSON value (a whole rollout line). */
@@ -446,33 +445,25 @@ export const decodeRolloutValue = (value: unknown): RolloutLine | Malformed => {
   const ordinal = typeof value["ordinal"] === "number" ? value["ordinal"] : undefined
   const payload = value["payload"]
   switch (type) {
-    case "session_meta": {
-      const d = decodeSessionMeta(payload)
-      return Either.isRight(d) ? { kind: "session_meta", timeMs, ordinal, meta: d.right } : malformed("session_meta does not match its schema")
-    }
-    case "turn_context": {
-      const d = decodeTurnContext(payload)
-      return Either.isRight(d) ? { kind: "turn_context", timeMs, ordinal, context: d.right } : malformed("turn_context does not match its schema")
-    }
+    case "session_meta":
+      return isSessionMeta(payload) ? { kind: "session_meta", timeMs, ordinal, meta: payload } : malformed("session_meta does not match its schema")
+    case "turn_context":
+      return isTurnContext(payload) ? { kind: "turn_context", timeMs, ordinal, context: payload } : malformed("turn_context does not match its schema")
     case "response_item": {
       const item = responseItemOf(payload)
       if (isMalformed(item)) return item
-      const meta = decodeItemMetadata(value["metadata"] ?? {})
-      const compactionOutput = Either.isRight(meta) && meta.right.compaction_output === true
+      const meta = value["metadata"]
+      const compactionOutput = isItemMetadata(meta) && meta.compaction_output === true
       return { kind: "response_item", timeMs, ordinal, item, compactionOutput }
     }
     case "event_msg": {
       const event = eventOf(payload)
       return isMalformed(event) ? event : { kind: "event_msg", timeMs, ordinal, event }
     }
-    case "token_usage_record": {
-      const d = decodeUsageRecord(payload)
-      return Either.isRight(d) ? { kind: "token_usage_record", timeMs, ordinal, record: d.right } : malformed("token_usage_record does not match its schema")
-    }
-    case "compacted": {
-      const d = decodeCompacted(payload)
-      return Either.isRight(d) ? { kind: "compacted", timeMs, ordinal, compacted: d.right } : malformed("compacted does not match its schema")
-    }
+    case "token_usage_record":
+      return isUsageRecord(payload) ? { kind: "token_usage_record", timeMs, ordinal, record: payload } : malformed("token_usage_record does not match its schema")
+    case "compacted":
+      return isCompacted(payload) ? { kind: "compacted", timeMs, ordinal, compacted: payload } : malformed("compacted does not match its schema")
     case "world_state":
       return { kind: "world_state", timeMs, ordinal }
     default:
@@ -492,8 +483,7 @@ const decodeBareLine = (value: Record<string, unknown>): RolloutLine | Malformed
     return isMalformed(item) ? item : { kind: "response_item", timeMs, ordinal: undefined, item, compactionOutput: false }
   }
   if (type === undefined && typeof value["id"] === "string" && typeof value["timestamp"] === "string") {
-    const d = decodeSessionMeta(value)
-    if (Either.isRight(d)) return { kind: "session_meta", timeMs, ordinal: undefined, meta: d.right }
+    if (isSessionMeta(value)) return { kind: "session_meta", timeMs, ordinal: undefined, meta: value }
   }
   if (typeof value["record_type"] === "string") return { kind: "unknown", timeMs, ordinal: undefined, type: `record_type:${value["record_type"]}` }
   return malformed("line has neither an envelope nor a known bare shape")

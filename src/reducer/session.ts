@@ -173,16 +173,16 @@ const onResponseItem = (ctx: Ctx, scope: ScopeState, line: Extract<RolloutLine, 
   switch (item.type) {
     case "message": {
       if (item.role === "assistant") {
-        addOutputItem(ctx, scope, { timeMs: t, kind: "text", text: textOf(item.content), ...(item.id ? { itemId: item.id } : {}) }, line.compactionOutput)
+        addOutputItem(ctx, scope, { timeMs: t, kind: "text", text: textOf(item.content ?? []), ...(item.id ? { itemId: item.id } : {}) }, line.compactionOutput)
       } else {
-        pushMessage(scope.history, messageOf(item.role, item.content))
+        pushMessage(scope.history, messageOf(item.role, item.content ?? []))
         scope.cursorMs = Math.max(scope.cursorMs, t)
       }
       return
     }
     case "reasoning": {
-      const parts = [...item.summary, ...(item.content ?? [])].map((p) => p.text ?? "").filter((s) => s !== "")
-      addOutputItem(ctx, scope, { timeMs: t, kind: "reasoning", text: parts.join("\n\n") }, false)
+      const parts = [...(item.summary ?? []), ...(item.content ?? [])].map((p) => p.text ?? "").filter((s) => s !== "")
+      addOutputItem(ctx, scope, { timeMs: t, kind: "reasoning", text: parts.join("\n\n"), ...(item.id ? { itemId: item.id } : {}) }, false)
       return
     }
     case "function_call":
@@ -191,7 +191,7 @@ const onResponseItem = (ctx: Ctx, scope: ScopeState, line: Extract<RolloutLine, 
       const raw = item.type === "function_call" ? item.arguments : item.input
       const parsed = item.type === "function_call" ? parseArguments(raw) : { input: raw ?? null, error: undefined }
       const argText = typeof raw === "string" ? raw : JSON.stringify(raw ?? null)
-      addOutputItem(ctx, scope, { timeMs: t, kind: "tool_call", callId: item.call_id, name, arguments: argText }, false)
+      addOutputItem(ctx, scope, { timeMs: t, kind: "tool_call", callId: item.call_id, name, arguments: argText, ...(item.id ? { itemId: item.id } : {}) }, false)
       openTool(ctx, scope, { callId: item.call_id, name, kind: item.type === "function_call" ? "function" : "custom", input: parsed.input, argumentsError: parsed.error }, t)
       return
     }
@@ -311,7 +311,7 @@ const onEvent = (ctx: Ctx, scope: ScopeState, line: Extract<RolloutLine, { kind:
     case "user_message": {
       // legacy: the prompt (0.169 writes a UserMessage item instead)
       const turn = currentTurn(ctx, scope, t)
-      turn.input ??= ev.message
+      turn.input ??= ev.message ?? ""
       scope.cursorMs = Math.max(scope.cursorMs, t)
       return
     }
@@ -420,7 +420,7 @@ const onCompacted = (ctx: Ctx, scope: ScopeState, line: Extract<RolloutLine, { k
   const cp = line.compacted
   if (scope.pending) closeModelCall(ctx, scope, undefined, undefined, scope.pending.lastItemMs)
   const turn = currentTurn(ctx, scope, t)
-  const key = cp.compaction_response_id ?? cp.window_id ?? `line-${scope.lineCount}`
+  const key = cp.compaction_response_id ? `response:${cp.compaction_response_id}` : cp.window_id ? `window:${cp.window_id}` : `line:${scope.lineCount}`
   const c = ensureCompaction(ctx, scope, turn, key, scope.cursorMs, undefined)
   const message = cp.message ?? ""
   const at = message.indexOf(COMPACTION_PREAMBLE_END)
@@ -517,10 +517,11 @@ export const finishSession = (state: SessionState, options: ReducerOptions): Arr
     const turn = scope.openTurn
     if (turn) closeTurn(ctx, scope, turn, scope.lastTimeMs, { error: "the transcript ends before this turn completed" })
     else if (scope.pending) closeModelCall(ctx, scope, undefined, undefined, scope.pending.lastItemMs)
-    if (scope.subagent && scope.subagent.parentSpanId === undefined && state.root) {
-      // never learned the spawning turn: keep the subagent visible under the root
+    if (scope.subagent && state.root) {
+      // a subagent whose spawning turn never showed up stays visible under the root
       out.push(subagentRow(traceId(ctx), state.root.spanId, scope, scope.subagent))
     }
   }
+  emitRoot(ctx)
   return out
 }

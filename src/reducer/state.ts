@@ -7,6 +7,11 @@ import type { SpanRow } from "../domain/SpanRow"
 import type { ChatMessage, HistoryState } from "./history"
 
 export interface ReducerOptions {
+  /**
+   * emit provisional rows for spans still open (a turn or tool that has started): live capture
+   * wants them, so a running session is visible; import only needs each span's final row
+   */
+  readonly emitOpenSpans: boolean
   /** bytes of older conversation shown in each LLM span besides what is new since the previous call */
   readonly llmContextBudgetBytes: number
   /** attach the session root under an existing span (CODEX_PARENT_SPAN_ID / CODEX_ROOT_SPAN_ID) */
@@ -15,7 +20,7 @@ export interface ReducerOptions {
   readonly additionalMetadata?: Readonly<Record<string, unknown>> | undefined
 }
 
-export const defaultReducerOptions: ReducerOptions = { llmContextBudgetBytes: 8 * 1024 }
+export const defaultReducerOptions: ReducerOptions = { emitOpenSpans: true, llmContextBudgetBytes: 8 * 1024 }
 
 export interface RootState {
   readonly spanId: string
@@ -66,8 +71,11 @@ export interface PendingResponse {
   lastItemMs: number
   /** a compaction response (`metadata.compaction_output`) becomes the compaction span */
   compaction: boolean
-  /** deterministic key when there is no response id (legacy rollouts) */
-  readonly fallbackKey: string
+  /**
+   * the span key: the first output item's id (the model's own item id), known as soon as the
+   * response starts, so a transcript cut before the usage record gives the same span id
+   */
+  readonly key: string
 }
 
 export interface ToolState {

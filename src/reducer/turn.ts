@@ -124,7 +124,7 @@ export const openTurn = (
   }
   scope.openTurn = turn
   scope.cursorMs = timeMs
-  emitTurn(ctx, scope, turn)
+  if (ctx.options.emitOpenSpans) emitTurn(ctx, scope, turn)
   return turn
 }
 
@@ -186,7 +186,7 @@ export const addOutputItem = (ctx: Ctx, scope: ScopeState, item: PendingItem, co
       items: [],
       lastItemMs: item.timeMs,
       compaction: false,
-      fallbackKey: `line-${scope.lineCount}`
+      key: item.itemId !== undefined ? `item:${item.itemId}` : item.callId !== undefined ? `call:${item.callId}` : `line:${scope.lineCount}`
     }
   }
   scope.pending.items.push(item)
@@ -223,7 +223,7 @@ export const closeModelCall = (
   scope.pending = undefined
   const turn = currentTurn(ctx, scope, timeMs)
   if (pending?.compaction) {
-    const c = ensureCompaction(ctx, scope, turn, responseId ?? pending.fallbackKey, pending.startMs, pending.input)
+    const c = ensureCompaction(ctx, scope, turn, pending.key, pending.startMs, pending.input)
     c.responseId = responseId
     c.usage = tokenMetrics(usage)
     c.summary = pending.items.map((i) => i.text ?? "").join("\n")
@@ -232,7 +232,7 @@ export const closeModelCall = (
   const startMs = pending?.startMs ?? scope.cursorMs
   const endMs = pending ? pending.lastItemMs : timeMs
   const message = assistantMessage(pending?.items ?? [])
-  const key = responseId ?? pending?.fallbackKey ?? `line-${scope.lineCount}`
+  const key = pending?.key ?? (responseId !== undefined ? `response:${responseId}` : `line:${scope.lineCount}`)
   const spanId = SpanKeys.llm(scope.threadId, key)
   scope.llmCount++
   const model = turn.model ?? scope.model
@@ -283,14 +283,14 @@ export const openTool = (
     closed: false
   }
   scope.tools[fields.callId] = tool
-  ctx.out.push(toolRow(traceId(ctx), tool))
+  if (ctx.options.emitOpenSpans) ctx.out.push(toolRow(traceId(ctx), tool))
   return tool
 }
 
 /** A tool changed (output, completion record): re-emit it and stretch its turn over it. */
 export const updateTool = (ctx: Ctx, scope: ScopeState, tool: ToolState): void => {
   if (tool.argumentsError && !tool.error) tool.error = tool.argumentsError
-  ctx.out.push(toolRow(traceId(ctx), tool))
+  if (tool.closed || ctx.options.emitOpenSpans) ctx.out.push(toolRow(traceId(ctx), tool))
   const turn = turnBySpanId(scope, tool.turnSpanId)
   if (turn) extendTurn(ctx, scope, turn, Math.max(tool.endMs, tool.startMs))
 }

@@ -1,0 +1,326 @@
+/**
+ * A fake Braintrust server for tests: the login, project and logs endpoints the `braintrust` SDK
+ * uses for project logs (see /work/shared/reference/braintrust-sdk.md), over real HTTP on
+ * 127.0.0.1 with an ephemeral port. It stores rows with the server's merge contract (a full row
+ * replaces the stored row with its `id`, a merge row deep-merges into it), records every request,
+ * and can inject faults (HTTP errors, dropped connections, requests that never get an answer) so
+ * tests can check what a user would see when Braintrust misbehaves.
+ */
+import * as http from "node:http"
+import type { AddressInfo, Socket } from "node:net"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { isRecord } from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+
+export type StoredRow = Readonly<Record<string, unknown>>
+
+export interface RecordedRequest {
+  readonly method: string
+  /** path with query string, e.g. "/api/project?id=p1" */
+  readonly url: string
+  readonly path: string
+  readonly authorization: string | undefined
+  readonly body: string
+  readonly bodyBytes: number
+  /** the status we answered, "dropped" when we destroyed the connection, "hung" when we never answered */
+  readonly outcome: number | "dropped" | "hung"
+}
+
+export interface FaultOptions {
+  /** request path the fault applies to; default "/logs3" */
+  readonly path?: string
+  /** store the rows of a failed /logs3 request anyway (an acknowledgement lost on the way back) */
+  readonly store?: boolean
+  /** answer this raw body instead of a JSON error, e.g. "" for an empty 200 */
+  readonly body?: string
+}
+
+export interface FakeBraintrustOptions {
+  /** when set, every other bearer token gets 401 at login and on every other endpoint */
+  readonly apiKey?: string
+  readonly orgName?: string
+}
+
+export interface FakeBraintrust {
+  /** base URL, e.g. "http://127.0.0.1:41234"; the login answer names it as `api_url` too */
+  readonly url: string
+  readonly orgName: string
+  /** the stored rows after applying the merge contract, by `id` */
+  readonly rows: () => ReadonlyMap<string, StoredRow>
+  /** every row received on /logs3, in arrival order, as sent */
+  readonly rawRows: () => ReadonlyArray<StoredRow>
+  readonly requests: () => ReadonlyArray<RecordedRequest>
+  /** request body bytes received so far */
+  readonly bytesReceived: () => number
+  /** answer the next `count` requests to `options.path` (default /logs3) with `status` */
+  readonly failNext: (count: number, status: number, options?: FaultOptions) => void
+  /**
+   * while down, every connection is reset (TCP RST) as soon as it opens, and open ones now: the
+   * client sees ECONNRESET at once. (A plain close without RST leaves undici's fetch waiting for
+   * an answer until its timeout; `setHang` covers that kind of server.)
+   */
+  readonly setDown: (down: boolean) => void
+  /** while hanging, requests are read and never answered */
+  readonly setHang: (hang: boolean) => void
+  readonly clearFaults: () => void
+  readonly close: () => Promise<void>
+}
+
+interface Fault {
+  readonly path: string
+  readonly status: number
+  readonly store: boolean
+  readonly body: string | undefined
+  remaining: number
+}
+
+const Logs3Body = Schema.parseJson(
+  Schema.Struct({ rows: Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown })) })
+)
+const RegisterBody = Schema.parseJson(Schema.Struct({ project_name: Schema.String }))
+const decodeLogs3Body = Schema.decodeUnknownOption(Logs3Body)
+const decodeRegisterBody = Schema.decodeUnknownOption(RegisterBody)
+
+/** Fields that steer the merge and are not part of the stored row. */
+const CONTROL_FIELDS = new Set(["_is_merge", "_merge_paths", "_object_delete"])
+
+const withoutControlFields = (row: StoredRow): StoredRow =>
+  Object.fromEntries(Object.entries(row).filter(([key]) => !CONTROL_FIELDS.has(key)))
+
+const isStringArray = Schema.is(Schema.Array(Schema.String))
+const isMergePaths = Schema.is(Schema.Array(Schema.Array(Schema.String)))
+
+/**
+ * Deep merge as the Braintrust server documents it: objects merge recursively, arrays and scalars
+ * are replaced, null overwrites; merging stops at any path listed in `_merge_paths`.
+ */
+const deepMerge = (
+  into: Readonly<Record<string, unknown>>,
+  from: Readonly<Record<string, unknown>>,
+  stopPaths: ReadonlyArray<ReadonlyArray<string>>,
+  path: ReadonlyArray<string>
+): Record<string, unknown> => {
+  const merged: Record<string, unknown> = { ...into }
+  for (const [key, value] of Object.entries(from)) {
+    if (value === undefined) continue
+    const childPath = [...path, key]
+    const stopsHere = stopPaths.some(
+      (stop) => stop.length === childPath.length && stop.every((part, i) => part === childPath[i])
+    )
+    const current = merged[key]
+    merged[key] = !stopsHere && isRecord(current) && isRecord(value)
+      ? deepMerge(current, value, stopPaths, childPath)
+      : value
+  }
+  return merged
+}
+
+const mergeRow = (stored: StoredRow, update: StoredRow): StoredRow => {
+  const stopPaths = isMergePaths(update["_merge_paths"]) ? update["_merge_paths"] : []
+  const merged = deepMerge(stored, withoutControlFields(update), stopPaths, [])
+  // the server unions top-level tags instead of replacing them
+  const storedTags = stored["tags"]
+  const updateTags = update["tags"]
+  if (isStringArray(storedTags) && isStringArray(updateTags)) {
+    merged["tags"] = [...new Set([...storedTags, ...updateTags])]
+  }
+  return merged
+}
+
+const readBody = (request: http.IncomingMessage): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    request.on("data", (chunk: Buffer) => chunks.push(chunk))
+    request.on("end", () => resolve(Buffer.concat(chunks)))
+    request.on("error", reject)
+  })
+
+export const startFakeBraintrust = async (options: FakeBraintrustOptions = {}): Promise<FakeBraintrust> => {
+  const orgName = options.orgName ?? "fake-org"
+  const orgId = "fake-org-id"
+  const stored = new Map<string, StoredRow>()
+  const raw: Array<StoredRow> = []
+  const requests: Array<RecordedRequest> = []
+  const sockets = new Set<Socket>()
+  let faults: Array<Fault> = []
+  let bytes = 0
+  let down = false
+  let hang = false
+  let baseUrl = ""
+
+  const projectFor = (name: string) => ({ id: `project-${name}`, name, org_id: orgId })
+
+  const takeFault = (path: string): Fault | undefined => {
+    const fault = faults.find((candidate) => candidate.path === path && candidate.remaining > 0)
+    if (fault !== undefined) fault.remaining -= 1
+    return fault
+  }
+
+  const storeRows = (rows: ReadonlyArray<StoredRow>): void => {
+    for (const row of rows) {
+      raw.push(row)
+      const id = row["id"]
+      if (typeof id !== "string") continue
+      const previous = stored.get(id)
+      stored.set(
+        id,
+        row["_is_merge"] === true && previous !== undefined ? mergeRow(previous, row) : withoutControlFields(row)
+      )
+    }
+  }
+
+  const handle = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
+    const body = await readBody(request)
+    bytes += body.length
+    const url = request.url ?? "/"
+    const path = url.split("?")[0] ?? "/"
+    const method = request.method ?? "GET"
+    const authorization = request.headers.authorization
+    const text = body.toString("utf8")
+    const record = (outcome: RecordedRequest["outcome"]) =>
+      requests.push({ method, url, path, authorization, body: text, bodyBytes: body.length, outcome })
+    const answer = (status: number, payload: unknown) => {
+      record(status)
+      response.writeHead(status, { "content-type": "application/json" })
+      response.end(JSON.stringify(payload))
+    }
+
+    if (down) {
+      record("dropped")
+      request.socket.resetAndDestroy()
+      return
+    }
+    if (hang) {
+      record("hung")
+      return
+    }
+    const fault = takeFault(path)
+    if (fault !== undefined) {
+      const decoded = path === "/logs3" ? decodeLogs3Body(text) : Option.none()
+      if (fault.store && Option.isSome(decoded)) storeRows(decoded.value.rows)
+      if (fault.body !== undefined) {
+        record(fault.status)
+        response.writeHead(fault.status, { "content-type": "text/plain" })
+        response.end(fault.body)
+        return
+      }
+      return answer(fault.status, { error: `injected fault ${fault.status}` })
+    }
+    if (options.apiKey !== undefined && authorization !== `Bearer ${options.apiKey}`) {
+      return answer(401, { error: "Invalid API key" })
+    }
+
+    if (method === "POST" && path === "/api/apikey/login") {
+      return answer(200, {
+        org_info: [{ id: orgId, name: orgName, api_url: baseUrl, proxy_url: baseUrl, git_metadata: null }]
+      })
+    }
+    if (method === "POST" && path === "/api/project/register") {
+      return Option.match(decodeRegisterBody(text), {
+        onNone: () => answer(400, { error: "expected {project_name}" }),
+        onSome: (decoded) => answer(200, { project: projectFor(decoded.project_name) })
+      })
+    }
+    if (method === "GET" && path === "/api/project") {
+      const id = new URL(url, baseUrl).searchParams.get("id") ?? ""
+      const project = projectFor(id.replace(/^project-/, ""))
+      return answer(200, { ...project, project })
+    }
+    if (method === "GET" && path === "/version") {
+      return answer(200, {})
+    }
+    if (method === "POST" && path === "/logs3") {
+      return Option.match(decodeLogs3Body(text), {
+        onNone: () => answer(400, { error: "expected {rows: [...]}" }),
+        onSome: (decoded) => {
+          storeRows(decoded.rows)
+          answer(200, { ids: decoded.rows.map((row) => row["id"]) })
+        }
+      })
+    }
+    return answer(404, { error: `no route for ${method} ${path}` })
+  }
+
+  const server = http.createServer((request, response) => {
+    handle(request, response).catch(() => {
+      request.socket.destroy()
+    })
+  })
+  server.on("connection", (socket) => {
+    if (down) {
+      socket.resetAndDestroy()
+      return
+    }
+    sockets.add(socket)
+    socket.on("close", () => sockets.delete(socket))
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => resolve())
+  })
+  const address: AddressInfo | string | null = server.address()
+  if (address === null || typeof address === "string") {
+    throw new Error("fake Braintrust server has no TCP address")
+  }
+  baseUrl = `http://127.0.0.1:${address.port}`
+
+  return {
+    url: baseUrl,
+    orgName,
+    rows: () => new Map(stored),
+    rawRows: () => [...raw],
+    requests: () => [...requests],
+    bytesReceived: () => bytes,
+    failNext: (count, status, faultOptions = {}) => {
+      faults.push({
+        path: faultOptions.path ?? "/logs3",
+        status,
+        store: faultOptions.store ?? false,
+        body: faultOptions.body,
+        remaining: count
+      })
+    },
+    setDown: (value) => {
+      down = value
+      if (value) {
+        for (const socket of sockets) socket.resetAndDestroy()
+      }
+    },
+    setHang: (value) => {
+      hang = value
+    },
+    clearFaults: () => {
+      faults = []
+      down = false
+      hang = false
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
+  }
+}
+
+/** The fake as an Effect service, for `layer(...)` / `it.scoped` in @effect/vitest. */
+export class FakeBraintrustServer extends Context.Tag("test/FakeBraintrustServer")<
+  FakeBraintrustServer,
+  FakeBraintrust
+>() {}
+
+/** Start a fake for the surrounding scope; it is closed when the scope closes. */
+export const acquireFakeBraintrust = (
+  options: FakeBraintrustOptions = {}
+): Effect.Effect<FakeBraintrust, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.promise(() => startFakeBraintrust(options)),
+    (fake) => Effect.promise(() => fake.close())
+  )
+
+export const fakeBraintrustLayer = (options: FakeBraintrustOptions = {}): Layer.Layer<FakeBraintrustServer> =>
+  Layer.scoped(FakeBraintrustServer, acquireFakeBraintrust(options))
