@@ -1,6 +1,9 @@
 // Bundles the CLI into dist/ so `bin/trace-codex` starts from one file with no module
 // resolution work; the Braintrust SDK stays external and is loaded only when a sink needs it.
 import { build } from "esbuild"
+import { readFileSync } from "node:fs"
+
+const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
 
 await build({
   entryPoints: { cli: "src/cli.ts" },
@@ -11,6 +14,7 @@ await build({
   target: "node20",
   format: "esm",
   external: ["braintrust"],
+  define: { TRACE_CODEX_VERSION: JSON.stringify(version) },
   banner: {
     js: "import { createRequire as __traceCodexCreateRequire } from 'node:module'; const require = __traceCodexCreateRequire(import.meta.url);"
   },

@@ -4,6 +4,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -35,8 +36,14 @@ export const importCommand = Command.make("import", { paths, all, since, dryRun 
     }
     const targets = [...args.paths]
     if (args.all) {
+      const fs = yield* FileSystem.FileSystem
       const home = yield* codexHomeConfig
-      targets.push(join(home, "sessions"), join(home, "archived_sessions"))
+      const folders = [join(home, "sessions"), join(home, "archived_sessions")]
+      const existing = yield* Effect.filter(folders, (f) => fs.exists(f).pipe(Effect.orElseSucceed(() => false)))
+      if (existing.length === 0) {
+        return yield* new CliFailure({ message: `--all: no sessions folder under ${home} (set CODEX_HOME if Codex keeps its data elsewhere)` })
+      }
+      targets.push(...existing)
     }
     if (targets.length === 0) {
       return yield* new CliFailure({ message: "nothing to import: give rollout files or folders, or --all (see trace-codex import --help)" })

@@ -15,6 +15,8 @@ const fmtDuration = (seconds: number): string => {
   return `${m}m${Math.round(seconds - m * 60)}s`
 }
 
+const plural = (n: number, noun: string): string => `${n.toLocaleString("en-US")} ${noun}${n === 1 ? "" : "s"}`
+
 const fmtInt = (n: number): string => Math.round(n).toLocaleString("en-US")
 
 const oneLine = (u: unknown, max: number): string => {
@@ -78,10 +80,10 @@ export const renderTree = (rows: ReadonlyArray<SpanRow>, options: RenderOptions)
     const meta = root.metadata
     const header = [
       `session ${String(meta["session_id"] ?? "?")}`,
-      `${rows.length} spans`,
-      `${t.llmCalls} model calls`,
+      plural(rows.length, "span"),
+      plural(t.llmCalls, "model call"),
       `${fmtInt(t.prompt)} prompt / ${fmtInt(t.completion)} completion tokens`,
-      `${rows.filter((r) => r.error !== undefined).length} errors`
+      plural(rows.filter((r) => r.error !== undefined).length, "error")
     ].join(" · ")
     lines.push(paint("2", header))
   }
