@@ -1,0 +1,470 @@
+/**
+ * Runs the real Codex CLI (`codex exec`, from node_modules/@openai/codex) offline, with
+ * trace-codex's hook wired to all 12 hook events, for end-to-end tests.
+ *
+ * Isolation: each sandbox has its own temp folder with CODEX_HOME (config.toml + hooks.json),
+ * HOME, a scratch work dir and TRACE_CODEX_STATE_DIR; Codex gets a minimal environment (no
+ * OPENAI_* / CODEX_API_KEY, nothing of the test runner's), empty stdin, and always runs in a
+ * private network namespace (`unshare -m -n` as root, `unshare -r -m -n` otherwise) where only a
+ * loopback interface exists, so it cannot reach anything outside.
+ *
+ * Reaching the fake model from inside the namespace: a server listening on the host's 127.0.0.1
+ * is invisible from a new network namespace, but a Unix socket is a file, and connecting to it
+ * works from any network namespace. So the fake Responses API (in the test process) also listens
+ * on a Unix socket, and each run starts, inside the namespace, a small Node relay that listens on
+ * the namespace's own 127.0.0.1:RELAY_PORT, pipes every connection to that socket, and only
+ * then spawns Codex as its child (so Codex never starts before the model is reachable) and exits
+ * with Codex's status. The namespace is private to the run, so the fixed port cannot collide,
+ * config.toml is the same for every run, and `exec resume` runs can share one CODEX_HOME. The
+ * script and the request log stay in the test process, where tests read them directly.
+ *
+ * DNS: Codex looks up github.com, api.github.com, chatgpt.com and ab.chatgpt.com by itself. With
+ * the host's nameserver out of reach, its (musl) resolver waits out a 5 s timeout, at exit too.
+ * So the run also gets a private mount namespace with a resolv.conf naming 127.0.0.1, where the
+ * relay answers every query NXDOMAIN and logs it: a run takes ~2 s instead of ~7 s.
+ *
+ * The loopback interface starts down in a new namespace: it is brought up with `ip` (iproute2),
+ * else `ifconfig` (net-tools), else an ioctl from Perl (perl-base is essential in Debian, so some
+ * way exists even on a slim image without network tools).
+ */
+import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Effect from "effect/Effect"
+import { isRecord } from "effect/Predicate"
+import type * as Scope from "effect/Scope"
+
+export const REPO_ROOT = path.resolve(__dirname, "../..")
+export const TRACE_CODEX_BIN = path.join(REPO_ROOT, "bin", "trace-codex")
+export const TRACE_CODEX_BUNDLE = path.join(REPO_ROOT, "dist", "cli.mjs")
+/** the npm launcher users run; it execs the native binary of the platform package */
+export const CODEX_LAUNCHER = path.join(REPO_ROOT, "node_modules", "@openai", "codex", "bin", "codex.js")
+export const CODEX_MODEL = "gpt-5.5"
+/** where the relay listens inside each run's private namespace */
+export const RELAY_PORT = 18_080
+
+export const HOOK_EVENTS = [
+  "SessionStart",
+  "UserPromptSubmit",
+  "PreToolUse",
+  "PermissionRequest",
+  "PostToolUse",
+  "PreCompact",
+  "PostCompact",
+  "SubagentStart",
+  "SubagentStop",
+  "Stop",
+  "Interrupt",
+  "SessionEnd"
+] as const
+export type HookEvent = (typeof HOOK_EVENTS)[number]
+
+/** Codex clamps these hooks' timeout to 3 s and warns when configured longer */
+const SHORT_HOOK_EVENTS: ReadonlySet<HookEvent> = new Set(["SessionEnd", "Interrupt"])
+
+const shellQuote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`
+
+/** what hooks.json runs: `<repo>/bin/trace-codex hook`, quoted for `$SHELL -lc` */
+export const TRACE_CODEX_HOOK_COMMAND = `${shellQuote(TRACE_CODEX_BIN)} hook`
+
+/** bring `lo` up inside the new namespace with whatever tool the machine has */
+const LOOPBACK_UP = [
+  "if command -v ip >/dev/null 2>&1; then ip link set lo up",
+  "elif command -v ifconfig >/dev/null 2>&1; then ifconfig lo up",
+  // SIOCSIFFLAGS on "lo" with IFF_UP|IFF_LOOPBACK|IFF_RUNNING
+  `else perl -e 'socket(my $s, 2, 2, 0) or die "socket: $!"; my $ifr = pack("Z16 s x22", "lo", 0x49); ioctl($s, 0x8914, $ifr) or die "lo up: $!"'`,
+  "fi"
+].join("; ")
+
+/** what Codex's resolver reads inside the namespace: the relay's DNS stub, and no long waits */
+const RESOLV_CONF = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"
+
+/**
+ * `unshare -m -n sh -c '<lo up>; <resolv.conf>; exec "$@"' sh <command…>`: runs command in fresh
+ * network and mount namespaces, with `resolvConf` mounted over /etc/resolv.conf (in the new mount
+ * namespace only; a failure there only makes DNS look-ups slow, so it is not fatal).
+ */
+const inPrivateNetwork = (resolvConf: string, command: ReadonlyArray<string>): Array<string> => [
+  ...(process.getuid?.() === 0 ? [] : ["-r"]),
+  "-m",
+  "-n",
+  "sh",
+  "-c",
+  `{ ${LOOPBACK_UP}; } && { mount --bind ${shellQuote(resolvConf)} /etc/resolv.conf || echo "codexRunner: /etc/resolv.conf not replaced" >&2; } && exec "$@"`,
+  "sh",
+  ...command
+]
+
+/**
+ * The relay, run with `node -e` inside the namespace: argv = socket path, port, DNS log file,
+ * command…. Listens on 127.0.0.1:port and pipes each connection to the socket; answers every DNS
+ * query on 127.0.0.1:53 with NXDOMAIN (and logs its name), as Codex looks hosts up by itself and
+ * musl's resolver would otherwise wait out its timeout; then runs the command with inherited
+ * stdio, forwards termination signals, and exits with its status.
+ */
+const RELAY_SOURCE = `
+const fs = require("node:fs")
+const net = require("node:net")
+const dgram = require("node:dgram")
+const { spawn } = require("node:child_process")
+const { constants } = require("node:os")
+const [socketPath, port, dnsLog, command, ...args] = process.argv.slice(1)
+const relay = net.createServer((client) => {
+  const upstream = net.connect(socketPath)
+  const drop = () => { client.destroy(); upstream.destroy() }
+  client.on("error", drop)
+  upstream.on("error", drop)
+  client.pipe(upstream).pipe(client)
+})
+const dns = dgram.createSocket("udp4")
+dns.on("message", (query, peer) => {
+  let at = 12
+  const labels = []
+  while (at < query.length && query[at] !== 0) {
+    labels.push(query.subarray(at + 1, at + 1 + query[at]).toString("latin1"))
+    at += query[at] + 1
+  }
+  const end = at + 5
+  if (query.length < 12 || end > query.length) return
+  fs.appendFileSync(dnsLog, labels.join(".") + " " + query.readUInt16BE(at + 1) + "\\n")
+  const answer = Buffer.from(query.subarray(0, end))
+  answer[2] = 0x80 | (query[2] & 0x01)
+  answer[3] = 0x83
+  answer.writeUInt16BE(1, 4)
+  answer.fill(0, 6, 12)
+  dns.send(answer, peer.port, peer.address)
+})
+const fail = (what) => (error) => { console.error("relay " + what + ": " + error.message); process.exit(125) }
+relay.on("error", fail("tcp"))
+dns.on("error", fail("dns"))
+const listening = Promise.all([
+  new Promise((resolve) => relay.listen(Number(port), "127.0.0.1", resolve)),
+  new Promise((resolve) => dns.bind(53, "127.0.0.1", resolve))
+])
+listening.then(() => {
+  const child = spawn(command, args, { stdio: "inherit" })
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal))
+  child.on("error", (error) => { console.error("relay: " + error.message); process.exit(127) })
+  child.on("exit", (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)))
+})
+`
+
+// ---------------------------------------------------------------------------------------------
+// Availability
+
+export interface CodexAvailability {
+  readonly available: boolean
+  /** why the e2e suite cannot run here (empty when available) */
+  readonly reason: string
+  /** e.g. "codex-cli 0.169.0" */
+  readonly version: string
+}
+
+/**
+ * Can this machine run Codex in a private network namespace? Runs `codex --version` inside one,
+ * which needs all of: Linux, `unshare`, permission to create the namespace, a way to bring the
+ * loopback up, and the installed native binary.
+ */
+export const probeCodex = (): CodexAvailability => {
+  const unavailable = (reason: string): CodexAvailability => ({ available: false, reason, version: "" })
+  if (process.platform !== "linux") return unavailable(`network namespaces need Linux (this is ${process.platform})`)
+  if (!fs.existsSync(CODEX_LAUNCHER)) return unavailable(`${CODEX_LAUNCHER} is missing: run npm install`)
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "codex-probe-"))
+  const resolvConf = path.join(scratch, "resolv.conf")
+  fs.writeFileSync(resolvConf, RESOLV_CONF)
+  const probe = spawnSync("unshare", inPrivateNetwork(resolvConf, [process.execPath, CODEX_LAUNCHER, "--version"]), {
+    encoding: "utf8",
+    timeout: 30_000,
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  fs.rmSync(scratch, { recursive: true, force: true })
+  if (probe.error !== undefined) {
+    const code = "code" in probe.error ? String(probe.error.code) : ""
+    return unavailable(code === "ENOENT" ? "`unshare` (util-linux) is not installed" : `unshare failed: ${probe.error.message}`)
+  }
+  if (probe.status !== 0) {
+    return unavailable(`codex --version in a private network namespace exited ${probe.status}: ${probe.stderr.trim().slice(0, 500)}`)
+  }
+  return { available: true, reason: "", version: probe.stdout.trim() }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs
+
+export interface ProcessResult {
+  readonly args: ReadonlyArray<string>
+  readonly exitCode: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly timedOut: boolean
+  readonly stdout: string
+  readonly stderr: string
+  readonly durationMs: number
+}
+
+export interface CodexRun extends ProcessResult {
+  /** `codex exec --json` events, one per stdout line */
+  readonly events: ReadonlyArray<Readonly<Record<string, unknown>>>
+  /** from the `thread.started` event */
+  readonly threadId: string | undefined
+}
+
+export interface JournalEntry {
+  readonly received_at_ms: number
+  readonly payload: Readonly<Record<string, unknown>>
+}
+
+export interface ExecOptions {
+  /** `exec resume --last` or `exec resume <session id>` */
+  readonly resume?: "last" | { readonly sessionId: string }
+  readonly timeoutMs?: number
+}
+
+export interface CodexSandboxOptions {
+  readonly fake: { readonly socketPath: string }
+  /** extra top-level config.toml lines, e.g. "model_auto_compact_token_limit = 20000" */
+  readonly extraConfig?: string
+  /** files to create in the work dir before the first run, by relative path */
+  readonly workFiles?: Readonly<Record<string, string>>
+  /** per-run time limit (default 60 s) */
+  readonly timeoutMs?: number
+  /** what the hooks run instead of `<repo>/bin/trace-codex hook` (for negative controls) */
+  readonly hookCommand?: string
+}
+
+export interface CodexSandbox {
+  readonly root: string
+  readonly codexHome: string
+  readonly workDir: string
+  readonly stateDir: string
+  /** what the hooks run (quoted for `$SHELL -lc`) */
+  readonly hookCommand: string
+  readonly exec: (prompt: string, options?: ExecOptions) => Promise<CodexRun>
+  /** runs `bin/trace-codex` (outside the namespace: it needs no network) with this sandbox's state dir and CODEX_HOME */
+  readonly traceCodex: (args: ReadonlyArray<string>) => Promise<ProcessResult>
+  readonly journalSessions: () => Array<string>
+  readonly journal: (sessionId: string) => Array<JournalEntry>
+  /** rollout files under CODEX_HOME/sessions, oldest name first */
+  readonly rolloutFiles: () => Array<string>
+  readonly rolloutOf: (threadId: string) => string | undefined
+  /** host names Codex looked up (all answered NXDOMAIN), with the query type, e.g. "chatgpt.com 1" */
+  readonly dnsQueries: () => Array<string>
+  readonly cleanup: () => void
+}
+
+const runProcess = (
+  command: string,
+  args: ReadonlyArray<string>,
+  options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv; readonly timeoutMs: number }
+): Promise<ProcessResult> =>
+  new Promise((resolve, reject) => {
+    const started = performance.now()
+    // its own process group, so a timeout can end Codex, its hooks and its commands together
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"], detached: true })
+    const stdout: Array<Buffer> = []
+    const stderr: Array<Buffer> = []
+    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk))
+    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk))
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, "SIGKILL")
+        } catch {
+          // already gone
+        }
+      }
+    }, options.timeoutMs)
+    let finished = false
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
+      if (finished) return
+      finished = true
+      clearTimeout(timer)
+      resolve({
+        args: [command, ...args],
+        exitCode,
+        signal,
+        timedOut,
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8"),
+        durationMs: Math.round(performance.now() - started)
+      })
+    }
+    child.on("error", (error) => {
+      finished = true
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on("close", finish)
+    // a straggler outside the process group may hold the pipes open: do not wait for it long
+    child.on("exit", (exitCode, signal) => {
+      setTimeout(() => {
+        child.stdout.destroy()
+        child.stderr.destroy()
+        finish(exitCode, signal)
+      }, 2_000)
+    })
+  })
+
+const parseJsonLines = (text: string): Array<Readonly<Record<string, unknown>>> =>
+  text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => {
+      try {
+        const value: unknown = JSON.parse(line)
+        return isRecord(value) ? value : { unparsed: line }
+      } catch {
+        return { unparsed: line }
+      }
+    })
+
+const walkFiles = (dir: string): Array<string> =>
+  fs.existsSync(dir)
+    ? fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+        entry.isDirectory() ? walkFiles(path.join(dir, entry.name)) : [path.join(dir, entry.name)]
+      )
+    : []
+
+const configToml = (extraConfig: string | undefined): string =>
+  [
+    `model = "${CODEX_MODEL}"`,
+    `model_provider = "fake"`,
+    `approval_policy = "never"`,
+    `sandbox_mode = "danger-full-access"`,
+    ...(extraConfig === undefined ? [] : [extraConfig]),
+    "",
+    "[model_providers.fake]",
+    `name = "fake"`,
+    `base_url = "http://127.0.0.1:${RELAY_PORT}/v1"`,
+    `wire_api = "responses"`,
+    "requires_openai_auth = false",
+    "request_max_retries = 0",
+    "stream_max_retries = 0",
+    "stream_idle_timeout_ms = 20000",
+    ""
+  ].join("\n")
+
+const hooksJson = (hookCommand: string): string =>
+  JSON.stringify(
+    {
+      hooks: Object.fromEntries(
+        HOOK_EVENTS.map((event) => [
+          event,
+          [{ hooks: [{ type: "command", command: hookCommand, timeout: SHORT_HOOK_EVENTS.has(event) ? 3 : 30 }] }]
+        ])
+      )
+    },
+    null,
+    2
+  )
+
+/** the variables Codex and the hooks may see: nothing of the caller's credentials or test runner */
+const baseEnvironment = (): NodeJS.ProcessEnv => {
+  const keep = ["PATH", "LANG", "LC_ALL", "TZ", "TMPDIR"]
+  const env: NodeJS.ProcessEnv = {}
+  for (const name of keep) {
+    const value = process.env[name]
+    if (value !== undefined) env[name] = value
+  }
+  env["SHELL"] = fs.existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh"
+  env["TERM"] = "dumb"
+  env["NO_COLOR"] = "1"
+  return env
+}
+
+export const makeCodexSandbox = (options: CodexSandboxOptions): CodexSandbox => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "codex-e2e-"))
+  const codexHome = path.join(root, "codex-home")
+  const workDir = path.join(root, "work")
+  const stateDir = path.join(root, "trace-codex-state")
+  const userHome = path.join(root, "user-home")
+  for (const dir of [codexHome, workDir, stateDir, userHome]) fs.mkdirSync(dir, { recursive: true })
+  for (const [file, content] of Object.entries(options.workFiles ?? {})) {
+    fs.mkdirSync(path.dirname(path.join(workDir, file)), { recursive: true })
+    fs.writeFileSync(path.join(workDir, file), content)
+  }
+
+  const resolvConf = path.join(root, "resolv.conf")
+  const dnsLog = path.join(root, "dns-queries.log")
+  fs.writeFileSync(resolvConf, RESOLV_CONF)
+  fs.writeFileSync(dnsLog, "")
+
+  const hookCommand = options.hookCommand ?? TRACE_CODEX_HOOK_COMMAND
+  fs.writeFileSync(path.join(codexHome, "config.toml"), configToml(options.extraConfig))
+  fs.writeFileSync(path.join(codexHome, "hooks.json"), hooksJson(hookCommand))
+
+  const env: NodeJS.ProcessEnv = {
+    ...baseEnvironment(),
+    HOME: userHome,
+    CODEX_HOME: codexHome,
+    TRACE_CODEX_STATE_DIR: stateDir
+  }
+
+  const exec = async (prompt: string, execOptions: ExecOptions = {}): Promise<CodexRun> => {
+    const resume = execOptions.resume
+    const flags = ["--skip-git-repo-check", "--dangerously-bypass-hook-trust", "--json", "-m", CODEX_MODEL]
+    const codexArgs = resume === undefined
+      ? ["exec", ...flags, prompt]
+      : ["exec", "resume", ...flags, ...(resume === "last" ? ["--last"] : [resume.sessionId]), prompt]
+    const relay = ["-e", RELAY_SOURCE, options.fake.socketPath, String(RELAY_PORT), dnsLog]
+    const command = [process.execPath, ...relay, process.execPath, CODEX_LAUNCHER, ...codexArgs]
+    const result = await runProcess("unshare", inPrivateNetwork(resolvConf, command), {
+      cwd: workDir,
+      env,
+      timeoutMs: execOptions.timeoutMs ?? options.timeoutMs ?? 60_000
+    })
+    const events = parseJsonLines(result.stdout)
+    const started = events.find((event) => event["type"] === "thread.started")?.["thread_id"]
+    return {
+      ...result,
+      args: ["codex", ...codexArgs],
+      events,
+      threadId: typeof started === "string" ? started : undefined
+    }
+  }
+
+  const rolloutFiles = () =>
+    walkFiles(path.join(codexHome, "sessions"))
+      .filter((file) => /\.jsonl(\.zst)?$/.test(file))
+      .sort((a, b) => path.basename(a).localeCompare(path.basename(b)))
+
+  return {
+    root,
+    codexHome,
+    workDir,
+    stateDir,
+    hookCommand,
+    exec,
+    traceCodex: (args) =>
+      runProcess(TRACE_CODEX_BIN, args, { cwd: workDir, env, timeoutMs: 60_000 }),
+    journalSessions: () =>
+      walkFiles(path.join(stateDir, "journal"))
+        .filter((file) => file.endsWith(".ndjson"))
+        .map((file) => path.basename(file, ".ndjson")),
+    journal: (sessionId) => {
+      const file = path.join(stateDir, "journal", `${sessionId}.ndjson`)
+      if (!fs.existsSync(file)) return []
+      return parseJsonLines(fs.readFileSync(file, "utf8")).map((line) => {
+        const payload = line["payload"]
+        const receivedAt = line["received_at_ms"]
+        return {
+          received_at_ms: typeof receivedAt === "number" ? receivedAt : Number.NaN,
+          payload: isRecord(payload) ? payload : {}
+        }
+      })
+    },
+    rolloutFiles,
+    dnsQueries: () => fs.readFileSync(dnsLog, "utf8").split("\n").filter((line) => line !== ""),
+    rolloutOf: (threadId) => rolloutFiles().find((file) => path.basename(file).includes(threadId)),
+    cleanup: () => fs.rmSync(root, { recursive: true, force: true })
+  }
+}
+
+/** A sandbox for the surrounding scope; its folder is removed when the scope closes. */
+export const acquireCodexSandbox = (options: CodexSandboxOptions): Effect.Effect<CodexSandbox, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => makeCodexSandbox(options)),
+    (sandbox) => Effect.sync(() => sandbox.cleanup())
+  )
