@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { basename, dirname, join, resolve } from "node:path"
+import { decodeRolloutLine } from "./domain/Rollout"
 import type { SpanRow } from "./domain/SpanRow"
 import { FlushPolicy } from "./FlushPolicy"
 import { SessionReducer } from "./SessionReducer"
@@ -225,18 +226,18 @@ export const reduceSession = <E, R>(plan: SessionPlan, deliver: (rows: ReadonlyA
       return deliver(batch)
     })
     for (const file of plan.files) {
-      const read = parser.read(file.path, { final: true }).pipe(
+      // each line is decoded just before it is reduced, so its parsed JSON dies young
+      const reduceText = (text: string) => {
+        const line = decodeRolloutLine(text)
+        if (line.kind === "malformed") malformedLines++
+        else take(reducer.reduce(state, file.path, line))
+      }
+      const read = parser.scanLines(file.path, reduceText, { final: true }).pipe(
         Stream.catchAll((e: TranscriptReadError) => {
           errors.push({ path: file.path, message: e.message })
           return Stream.empty
         }),
-        Stream.runForEach((batch) =>
-          Effect.suspend(() => {
-            malformedLines += batch.malformed
-            for (const line of batch.lines) take(reducer.reduce(state, file.path, line))
-            return pending.size >= policy.batchRows ? flush : Effect.void
-          })
-        )
+        Stream.runForEach(() => (pending.size >= policy.batchRows ? flush : Effect.void))
       )
       yield* read
     }

@@ -2,17 +2,21 @@
  * Schemas for Codex rollout lines (the session transcript, one JSON object per line), for
  * Codex 0.169 and the older forms still found on disk: bare objects without an envelope,
  * lines without `ordinal`, legacy `event_msg` types. Only the fields trace-codex reads are
- * declared; every field is optional unless Codex has always written it, and unknown line,
- * item and event types decode to an `Unknown*` variant instead of failing.
+ * declared (validation is most of the cost of an import after JSON.parse itself, and it grows
+ * with every declared field, so a field nothing reads is left out); every field is optional
+ * unless Codex has always written it, and unknown line, item and event types decode to an
+ * `Unknown*` variant instead of failing.
  *
  * `decodeRolloutLine` is the single entry point: text in, a `RolloutLine` or a `Malformed`
  * verdict out. It never throws.
  */
 import * as Schema from "effect/Schema"
 
-const OptString = Schema.optional(Schema.String)
-const OptNullableString = Schema.optional(Schema.NullOr(Schema.String))
-const OptNumber = Schema.optional(Schema.Number)
+// `exact` optional fields: a JSON value is never `undefined`, and without `exact` every optional
+// field is checked as a `T | undefined` union, which costs several times a plain check
+const OptString = Schema.optionalWith(Schema.String, { exact: true })
+const OptNullableString = Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true })
+const OptNumber = Schema.optionalWith(Schema.Number, { exact: true })
 
 /** a struct discriminated by Codex's own `type` field */
 const typed = <const T extends string, Fields extends Schema.Struct.Fields>(type: T, fields: Fields) =>
@@ -49,20 +53,20 @@ export const SessionMeta = Schema.Struct({
   originator: OptString,
   cli_version: OptString,
   /** "exec" | "cli" | { subagent: { thread_spawn: {...} } } | older shapes */
-  source: Schema.optional(Schema.Unknown),
+  source: Schema.optionalWith(Schema.Unknown, { exact: true }),
   thread_source: OptString,
   parent_thread_id: OptNullableString,
   agent_nickname: OptNullableString,
   agent_role: OptNullableString,
   model_provider: OptNullableString,
   /** 0.169: { text }; older: a string under `instructions` */
-  base_instructions: Schema.optional(Schema.Unknown),
-  instructions: Schema.optional(Schema.NullOr(Schema.String)),
+  base_instructions: Schema.optionalWith(Schema.Unknown, { exact: true }),
+  instructions: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
   history_mode: OptString,
-  context_window: Schema.optional(Schema.Struct({ window_id: OptString })),
+  context_window: Schema.optionalWith(Schema.Struct({ window_id: OptString }), { exact: true }),
   forked_from_id: OptNullableString,
   forked_from_ordinal_exclusive: OptNumber,
-  git: Schema.optional(
+  git: Schema.optionalWith(
     Schema.NullOr(
       Schema.Struct({
         commit_hash: OptNullableString,
@@ -70,7 +74,7 @@ export const SessionMeta = Schema.Struct({
         repository_url: OptNullableString
       })
     )
-  )
+  , { exact: true })
 })
 export type SessionMeta = typeof SessionMeta.Type
 
@@ -79,12 +83,8 @@ export type SessionMeta = typeof SessionMeta.Type
 
 export const TurnContext = Schema.Struct({
   turn_id: OptString,
-  cwd: OptString,
-  approval_policy: Schema.optional(Schema.Unknown),
-  sandbox_policy: Schema.optional(Schema.Unknown),
   model: OptString,
-  effort: OptNullableString,
-  summary: Schema.optional(Schema.Unknown)
+  effort: OptNullableString
 })
 export type TurnContext = typeof TurnContext.Type
 
@@ -95,67 +95,63 @@ const ToolOutput = Schema.Union(
   Schema.String,
   Schema.Array(ContentPart),
   /** older rollouts: { content, success } */
-  Schema.Struct({ content: Schema.optional(Schema.Unknown), success: Schema.optional(Schema.NullOr(Schema.Boolean)) })
+  Schema.Struct({ content: Schema.optionalWith(Schema.Unknown, { exact: true }), success: Schema.optionalWith(Schema.NullOr(Schema.Boolean), { exact: true }) })
 )
 export type ToolOutput = typeof ToolOutput.Type
 
 export const MessageItem = typed("message", {
   id: OptString,
   role: Schema.String,
-  content: Schema.optional(Schema.Array(ContentPart))
+  content: Schema.optionalWith(Schema.Array(ContentPart), { exact: true })
 })
 export const FunctionCallItem = typed("function_call", {
   id: OptString,
   name: Schema.String,
   namespace: OptNullableString,
-  arguments: Schema.optional(Schema.Unknown),
+  arguments: Schema.optionalWith(Schema.Unknown, { exact: true }),
   call_id: Schema.String
 })
 export const FunctionCallOutputItem = typed("function_call_output", {
   call_id: Schema.String,
-  output: Schema.optional(ToolOutput)
+  output: Schema.optionalWith(ToolOutput, { exact: true })
 })
 export const CustomToolCallItem = typed("custom_tool_call", {
   id: OptString,
   name: Schema.String,
-  input: Schema.optional(Schema.Unknown),
+  input: Schema.optionalWith(Schema.Unknown, { exact: true }),
   call_id: Schema.String
 })
 export const CustomToolCallOutputItem = typed("custom_tool_call_output", {
   call_id: Schema.String,
-  output: Schema.optional(ToolOutput)
+  output: Schema.optionalWith(ToolOutput, { exact: true })
 })
 export const ReasoningItem = typed("reasoning", {
   id: OptString,
-  summary: Schema.optional(Schema.Array(ContentPart)),
-  content: Schema.optional(Schema.NullOr(Schema.Array(ContentPart)))
+  summary: Schema.optionalWith(Schema.Array(ContentPart), { exact: true }),
+  content: Schema.optionalWith(Schema.NullOr(Schema.Array(ContentPart)), { exact: true })
 })
 export const ToolSearchCallItem = typed("tool_search_call", {
   id: OptString,
   call_id: OptNullableString,
-  arguments: Schema.optional(Schema.Unknown),
-  status: OptString
+  arguments: Schema.optionalWith(Schema.Unknown, { exact: true })
 })
 export const ToolSearchOutputItem = typed("tool_search_output", {
   call_id: OptNullableString,
-  tools: Schema.optional(Schema.Unknown),
-  status: OptString
+  tools: Schema.optionalWith(Schema.Unknown, { exact: true })
 })
 export const LocalShellCallItem = typed("local_shell_call", {
   id: OptString,
   call_id: OptNullableString,
-  action: Schema.optional(Schema.Unknown),
-  status: OptString
+  action: Schema.optionalWith(Schema.Unknown, { exact: true })
 })
 export const WebSearchCallItem = typed("web_search_call", {
   id: OptString,
-  action: Schema.optional(Schema.Unknown),
+  action: Schema.optionalWith(Schema.Unknown, { exact: true }),
   status: OptString
 })
 /** encrypted server-side compaction items of older rollouts */
 export const CompactionItem = Schema.Struct({
-  type: Schema.Literal("compaction", "context_compaction", "compaction_summary"),
-  encrypted_content: OptString
+  type: Schema.Literal("compaction", "context_compaction", "compaction_summary")
 })
 
 export const KnownResponseItem = Schema.Union(
@@ -179,8 +175,7 @@ export interface UnknownResponseItem {
 export type ResponseItem = KnownResponseItem | UnknownResponseItem
 
 export const ResponseItemMetadata = Schema.Struct({
-  compaction_output: Schema.optional(Schema.Boolean),
-  client_authored: Schema.optional(Schema.Boolean)
+  compaction_output: Schema.optionalWith(Schema.Boolean, { exact: true })
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -191,32 +186,18 @@ const Duration = Schema.Struct({ secs: OptNumber, nanos: OptNumber })
 export const ThreadItem = Schema.Struct({
   type: Schema.String,
   id: OptString,
-  content: Schema.optional(Schema.Array(ContentPart)),
-  summary_text: Schema.optional(Schema.Array(Schema.String)),
-  raw_content: Schema.optional(Schema.Array(Schema.String)),
-  command: Schema.optional(Schema.Unknown),
+  content: Schema.optionalWith(Schema.Array(ContentPart), { exact: true }),
+  command: Schema.optionalWith(Schema.Unknown, { exact: true }),
   cwd: OptString,
   status: OptString,
-  exit_code: Schema.optional(Schema.NullOr(Schema.Number)),
-  aggregated_output: OptNullableString,
-  duration: Schema.optional(Schema.NullOr(Duration)),
-  changes: Schema.optional(Schema.Unknown),
-  stdout: OptNullableString,
+  exit_code: Schema.optionalWith(Schema.NullOr(Schema.Number), { exact: true }),
+  duration: Schema.optionalWith(Schema.NullOr(Duration), { exact: true }),
+  changes: Schema.optionalWith(Schema.Unknown, { exact: true }),
   stderr: OptNullableString,
   server: OptString,
   tool: OptString,
-  arguments: Schema.optional(Schema.Unknown),
-  result: Schema.optional(
-    Schema.NullOr(Schema.Struct({ content: Schema.optional(Schema.Unknown), isError: Schema.optional(Schema.NullOr(Schema.Boolean)) }))
-  ),
-  error: Schema.optional(Schema.Unknown),
-  sender_thread_id: OptString,
-  receiver_thread_ids: Schema.optional(Schema.Array(Schema.String)),
-  receiver_agents: Schema.optional(
-    Schema.Array(Schema.Struct({ thread_id: OptString, agent_nickname: OptNullableString }))
-  ),
-  prompt: OptNullableString,
-  model: OptNullableString
+  result: Schema.optionalWith(Schema.NullOr(Schema.Struct({ isError: Schema.optional(Schema.NullOr(Schema.Boolean)) })), { exact: true }),
+  receiver_thread_ids: Schema.optionalWith(Schema.Array(Schema.String), { exact: true })
 })
 export type ThreadItem = typeof ThreadItem.Type
 
@@ -225,76 +206,58 @@ export type ThreadItem = typeof ThreadItem.Type
 
 export const TaskStarted = typed("task_started", {
   turn_id: OptString,
-  root_turn_id: OptNullableString,
-  started_at: OptNumber,
-  model_context_window: Schema.optional(Schema.NullOr(Schema.Number)),
-  turn_attribution: Schema.optional(
+  turn_attribution: Schema.optionalWith(
     Schema.NullOr(
       Schema.Struct({
         turn_id: OptNullableString,
         turn_trigger: OptNullableString,
-        parent_turn_id: OptNullableString,
-        root_turn_id: OptNullableString
+        parent_turn_id: OptNullableString
       })
     )
-  )
+  , { exact: true })
 })
 export const TaskComplete = typed("task_complete", {
   turn_id: OptString,
-  last_agent_message: OptNullableString,
-  started_at: OptNumber,
-  completed_at: OptNumber,
-  duration_ms: OptNumber,
-  time_to_first_token_ms: Schema.optional(Schema.NullOr(Schema.Number))
+  last_agent_message: OptNullableString
 })
 export const TurnAborted = typed("turn_aborted", {
   turn_id: OptNullableString,
-  reason: Schema.optional(Schema.Unknown)
+  reason: Schema.optionalWith(Schema.Unknown, { exact: true })
 })
 export const TokenCount = typed("token_count", {
-  info: Schema.optional(
+  info: Schema.optionalWith(
     Schema.NullOr(
       Schema.Struct({
         total_token_usage: Schema.optional(TokenUsage),
-        last_token_usage: Schema.optional(TokenUsage),
-        model_context_window: Schema.optional(Schema.NullOr(Schema.Number))
+        last_token_usage: Schema.optional(TokenUsage)
       })
     )
-  )
+  , { exact: true })
 })
 export const ItemCompleted = typed("item_completed", {
-  thread_id: OptString,
   turn_id: OptString,
   item: ThreadItem,
   started_at_ms: OptNumber,
   completed_at_ms: OptNumber
 })
 export const ThreadSettingsApplied = typed("thread_settings_applied", {
-  thread_settings: Schema.optional(Schema.Struct({ model: OptString }))
+  thread_settings: Schema.optionalWith(Schema.Struct({ model: OptString }), { exact: true })
 })
 /** legacy (pre-paginated rollouts) */
-export const UserMessageEvent = typed("user_message", {
-  message: OptString,
-  kind: OptString
-})
+export const UserMessageEvent = typed("user_message", { message: OptString })
 export const AgentMessageEvent = typed("agent_message", { message: OptString })
 export const AgentReasoningEvent = typed("agent_reasoning", { text: OptString })
 export const ExecCommandEnd = typed("exec_command_end", {
   call_id: Schema.String,
-  exit_code: Schema.optional(Schema.NullOr(Schema.Number)),
-  aggregated_output: OptNullableString,
-  stdout: OptNullableString,
-  stderr: OptNullableString
+  exit_code: Schema.optionalWith(Schema.NullOr(Schema.Number), { exact: true })
 })
 export const PatchApplyEnd = typed("patch_apply_end", {
   call_id: Schema.String,
-  success: Schema.optional(Schema.NullOr(Schema.Boolean)),
-  stdout: OptNullableString,
-  stderr: OptNullableString
+  success: Schema.optionalWith(Schema.NullOr(Schema.Boolean), { exact: true })
 })
 export const McpToolCallEnd = typed("mcp_tool_call_end", {
   call_id: Schema.String,
-  result: Schema.optional(Schema.Unknown)
+  result: Schema.optionalWith(Schema.Unknown, { exact: true })
 })
 export const ContextCompactedEvent = typed("context_compacted", {})
 
@@ -324,16 +287,14 @@ export type EventMsg = KnownEventMsg | UnknownEventMsg
 // token_usage_record, compacted
 
 export const TokenUsageRecord = Schema.Struct({
-  thread_id: OptString,
-  turn_id: OptString,
   response_id: OptString,
-  usage: Schema.optional(TokenUsage)
+  usage: Schema.optionalWith(TokenUsage, { exact: true })
 })
 export type TokenUsageRecord = typeof TokenUsageRecord.Type
 
 export const Compacted = Schema.Struct({
   message: OptString,
-  replacement_history: Schema.optional(Schema.NullOr(Schema.Array(Schema.Unknown))),
+  replacement_history: Schema.optionalWith(Schema.NullOr(Schema.Array(Schema.Unknown)), { exact: true }),
   window_number: OptNumber,
   window_id: OptNullableString,
   previous_window_id: OptNullableString,
@@ -371,49 +332,85 @@ export interface Malformed {
 // in place is enough and avoids building a second copy of every line (import speed).
 const isSessionMeta = Schema.is(SessionMeta)
 const isTurnContext = Schema.is(TurnContext)
-const isKnownItem = Schema.is(KnownResponseItem)
 const isItemMetadata = Schema.is(ResponseItemMetadata)
-const isKnownEvent = Schema.is(KnownEventMsg)
 const isUsageRecord = Schema.is(TokenUsageRecord)
 const isCompacted = Schema.is(Compacted)
 
-const RESPONSE_ITEM_TYPES = new Set([
-  "message",
-  "function_call",
-  "function_call_output",
-  "custom_tool_call",
-  "custom_tool_call_output",
-  "reasoning",
-  "tool_search_call",
-  "tool_search_output",
-  "local_shell_call",
-  "web_search_call",
-  "compaction",
-  "context_compaction",
-  "compaction_summary"
+// Items and events are checked against the member their `type` names rather than the whole
+// union: the same verdict (every member is discriminated by a literal `type`), without the
+// union's candidate search on each of the ~300k lines of a large rollout.
+type Guard<A> = (u: unknown) => u is A
+
+const isCompactionItem = Schema.is(CompactionItem)
+const RESPONSE_ITEM_GUARDS = new Map<string, Guard<KnownResponseItem>>([
+  ["message", Schema.is(MessageItem)],
+  ["function_call", Schema.is(FunctionCallItem)],
+  ["function_call_output", Schema.is(FunctionCallOutputItem)],
+  ["custom_tool_call", Schema.is(CustomToolCallItem)],
+  ["custom_tool_call_output", Schema.is(CustomToolCallOutputItem)],
+  ["reasoning", Schema.is(ReasoningItem)],
+  ["tool_search_call", Schema.is(ToolSearchCallItem)],
+  ["tool_search_output", Schema.is(ToolSearchOutputItem)],
+  ["local_shell_call", Schema.is(LocalShellCallItem)],
+  ["web_search_call", Schema.is(WebSearchCallItem)],
+  ["compaction", isCompactionItem],
+  ["context_compaction", isCompactionItem],
+  ["compaction_summary", isCompactionItem]
 ])
 
-const EVENT_TYPES = new Set([
-  "task_started",
-  "task_complete",
-  "turn_aborted",
-  "token_count",
-  "item_completed",
-  "thread_settings_applied",
-  "user_message",
-  "agent_message",
-  "agent_reasoning",
-  "exec_command_end",
-  "patch_apply_end",
-  "mcp_tool_call_end",
-  "context_compacted"
+const EVENT_GUARDS = new Map<string, Guard<KnownEventMsg>>([
+  ["task_started", Schema.is(TaskStarted)],
+  ["task_complete", Schema.is(TaskComplete)],
+  ["turn_aborted", Schema.is(TurnAborted)],
+  ["token_count", Schema.is(TokenCount)],
+  ["item_completed", Schema.is(ItemCompleted)],
+  ["thread_settings_applied", Schema.is(ThreadSettingsApplied)],
+  ["user_message", Schema.is(UserMessageEvent)],
+  ["agent_message", Schema.is(AgentMessageEvent)],
+  ["agent_reasoning", Schema.is(AgentReasoningEvent)],
+  ["exec_command_end", Schema.is(ExecCommandEnd)],
+  ["patch_apply_end", Schema.is(PatchApplyEnd)],
+  ["mcp_tool_call_end", Schema.is(McpToolCallEnd)],
+  ["context_compacted", Schema.is(ContextCompactedEvent)]
 ])
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
+/** the decimal number in `text[at, at + count)`, or -1 when it is not all digits */
+const digitsAt = (text: string, at: number, count: number): number => {
+  let value = 0
+  for (let i = at; i < at + count; i++) {
+    const digit = text.charCodeAt(i) - 48
+    if (digit < 0 || digit > 9) return -1
+    value = value * 10 + digit
+  }
+  return value
+}
+
+/**
+ * Codex's own timestamp form, `2026-11-22T03:09:08.266Z`, read field by field: Date.parse is a
+ * tenth of the decoding time of a line. Only values whose meaning is beyond doubt take this
+ * path (a day past 28, a leap second or a year before 1000 go to Date.parse), so the result is
+ * always Date.parse's.
+ */
+const codexTimestampMs = (text: string): number | undefined => {
+  if (text.length !== 24 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84) return undefined
+  if (text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46 || text.charCodeAt(23) !== 90) return undefined
+  const year = digitsAt(text, 0, 4)
+  const month = digitsAt(text, 5, 2)
+  const day = digitsAt(text, 8, 2)
+  const hour = digitsAt(text, 11, 2)
+  const minute = digitsAt(text, 14, 2)
+  const second = digitsAt(text, 17, 2)
+  const millis = digitsAt(text, 20, 3)
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || day > 28) return undefined
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || millis < 0) return undefined
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis)
+}
+
 const parseTime = (u: unknown): number | undefined => {
   if (typeof u !== "string") return undefined
-  const t = Date.parse(u)
+  const t = codexTimestampMs(u) ?? Date.parse(u)
   return Number.isFinite(t) ? t : undefined
 }
 
@@ -424,14 +421,16 @@ const isMalformed = (u: object): u is Malformed => "kind" in u && u.kind === "ma
 const responseItemOf = (payload: unknown): ResponseItem | Malformed => {
   const type = isRecord(payload) ? payload["type"] : undefined
   if (typeof type !== "string") return malformed("response_item without a type")
-  if (!RESPONSE_ITEM_TYPES.has(type)) return { type: "unknown_item", originalType: type }
+  const isKnownItem = RESPONSE_ITEM_GUARDS.get(type)
+  if (isKnownItem === undefined) return { type: "unknown_item", originalType: type }
   return isKnownItem(payload) ? payload : malformed(`response_item ${type} does not match its schema`)
 }
 
 const eventOf = (payload: unknown): EventMsg | Malformed => {
   const type = isRecord(payload) ? payload["type"] : undefined
   if (typeof type !== "string") return malformed("event_msg without a type")
-  if (!EVENT_TYPES.has(type)) return { type: "unknown_event", originalType: type }
+  const isKnownEvent = EVENT_GUARDS.get(type)
+  if (isKnownEvent === undefined) return { type: "unknown_event", originalType: type }
   return isKnownEvent(payload) ? payload : malformed(`event_msg ${type} does not match its schema`)
 }
 
@@ -453,7 +452,7 @@ export const decodeRolloutValue = (value: unknown): RolloutLine | Malformed => {
       const item = responseItemOf(payload)
       if (isMalformed(item)) return item
       const meta = value["metadata"]
-      const compactionOutput = isItemMetadata(meta) && meta.compaction_output === true
+      const compactionOutput = meta !== undefined && isItemMetadata(meta) && meta.compaction_output === true
       return { kind: "response_item", timeMs, ordinal, item, compactionOutput }
     }
     case "event_msg": {
@@ -478,7 +477,7 @@ export const decodeRolloutValue = (value: unknown): RolloutLine | Malformed => {
 const decodeBareLine = (value: Record<string, unknown>): RolloutLine | Malformed => {
   const timeMs = parseTime(value["timestamp"])
   const type = value["type"]
-  if (typeof type === "string" && RESPONSE_ITEM_TYPES.has(type)) {
+  if (typeof type === "string" && RESPONSE_ITEM_GUARDS.has(type)) {
     const item = responseItemOf(value)
     return isMalformed(item) ? item : { kind: "response_item", timeMs, ordinal: undefined, item, compactionOutput: false }
   }

@@ -8,11 +8,10 @@ import type { CompactionState, ReducerOptions, RootState, ScopeState, SubagentIn
 
 const seconds = (ms: number): number => ms / 1000
 
-const metrics = (startMs: number, endMs: number, extra?: Record<string, number>): SpanRow["metrics"] => ({
-  ...extra,
-  start: seconds(startMs),
-  end: seconds(Math.max(startMs, endMs))
-})
+const metrics = (startMs: number, endMs: number, extra?: Record<string, number>): SpanRow["metrics"] =>
+  extra === undefined
+    ? { start: seconds(startMs), end: seconds(Math.max(startMs, endMs)) }
+    : { ...extra, start: seconds(startMs), end: seconds(Math.max(startMs, endMs)) }
 
 const defined = (o: Record<string, unknown>): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
@@ -26,15 +25,12 @@ export const traceRootId = (root: RootState, options: ReducerOptions): string =>
 export const tokenMetrics = (u: TokenUsage | undefined): Record<string, number> => {
   const out: Record<string, number> = {}
   if (!u) return out
-  const put = (key: string, value: number | undefined) => {
-    if (value !== undefined) out[key] = value
-  }
-  put("prompt_tokens", u.input_tokens)
-  put("completion_tokens", u.output_tokens)
-  put("tokens", u.total_tokens ?? (u.input_tokens ?? 0) + (u.output_tokens ?? 0))
-  put("prompt_cached_tokens", u.cached_input_tokens)
-  put("prompt_cache_creation_tokens", u.cache_write_input_tokens)
-  put("completion_reasoning_tokens", u.reasoning_output_tokens)
+  if (u.input_tokens !== undefined) out["prompt_tokens"] = u.input_tokens
+  if (u.output_tokens !== undefined) out["completion_tokens"] = u.output_tokens
+  out["tokens"] = u.total_tokens ?? (u.input_tokens ?? 0) + (u.output_tokens ?? 0)
+  if (u.cached_input_tokens !== undefined) out["prompt_cached_tokens"] = u.cached_input_tokens
+  if (u.cache_write_input_tokens !== undefined) out["prompt_cache_creation_tokens"] = u.cache_write_input_tokens
+  if (u.reasoning_output_tokens !== undefined) out["completion_reasoning_tokens"] = u.reasoning_output_tokens
   return out
 }
 
@@ -50,39 +46,64 @@ export const rootRow = (root: RootState, options: ReducerOptions): SpanRow => ({
   metadata: { ...options.additionalMetadata, ...defined(root.metadata) }
 })
 
-export const turnRow = (traceId: string, scope: ScopeState, turn: TurnState): SpanRow => ({
-  id: turn.spanId,
-  span_id: turn.spanId,
-  root_span_id: traceId,
-  span_parents: [turn.parentSpanId],
-  span_attributes: { name: `turn: ${turn.index}`, type: "task" },
-  metrics: metrics(turn.startMs, turn.endMs),
-  ...(turn.input !== undefined ? { input: turn.input } : {}),
-  ...(turn.output !== undefined ? { output: turn.output } : {}),
-  ...(turn.error !== undefined ? { error: turn.error } : {}),
-  metadata: defined({
-    turn_id: turn.turnId,
-    turn_index: turn.index,
-    thread_id: scope.threadId,
-    model: turn.model,
-    reasoning_effort: turn.effort,
-    turn_trigger: turn.trigger,
-    compactions: turn.compactions > 0 ? turn.compactions : undefined
-  })
-})
+/** a row's fields before its metadata: the optional ones are added in SpanRow's key order */
+interface RowHead {
+  readonly id: string
+  readonly span_id: string
+  readonly root_span_id: string
+  readonly span_parents: ReadonlyArray<string>
+  readonly span_attributes: SpanRow["span_attributes"]
+  readonly metrics: SpanRow["metrics"]
+  input?: unknown
+  output?: unknown
+  error?: string
+}
 
-export const toolRow = (traceId: string, tool: ToolState): SpanRow => ({
-  id: tool.spanId,
-  span_id: tool.spanId,
-  root_span_id: traceId,
-  span_parents: [tool.turnSpanId],
-  span_attributes: { name: tool.name, type: "tool" },
-  metrics: metrics(tool.startMs, tool.endMs),
-  input: tool.input,
-  ...(tool.hasOutput ? { output: tool.output } : {}),
-  ...(tool.error !== undefined ? { error: tool.error } : {}),
-  metadata: defined({ ...tool.metadata, tool_name: tool.name, call_id: tool.callId, turn_id: tool.turnId, tool_kind: tool.kind })
-})
+// Turn and tool rows are written field by field rather than from spreads of temporary objects:
+// an import builds one or two per span (~80k spans for a 200 MB rollout). Metadata goes last,
+// so the keys keep the order the local store and the snapshots serialise.
+const withMetadata = (head: RowHead, metadata: Record<string, unknown>): SpanRow => Object.assign(head, { metadata })
+
+export const turnRow = (traceId: string, scope: ScopeState, turn: TurnState): SpanRow => {
+  const head: RowHead = {
+    id: turn.spanId,
+    span_id: turn.spanId,
+    root_span_id: traceId,
+    span_parents: [turn.parentSpanId],
+    span_attributes: { name: `turn: ${turn.index}`, type: "task" },
+    metrics: metrics(turn.startMs, turn.endMs)
+  }
+  if (turn.input !== undefined) head.input = turn.input
+  if (turn.output !== undefined) head.output = turn.output
+  if (turn.error !== undefined) head.error = turn.error
+  const metadata: Record<string, unknown> = { turn_id: turn.turnId, turn_index: turn.index, thread_id: scope.threadId }
+  if (turn.model !== undefined) metadata["model"] = turn.model
+  if (turn.effort !== undefined) metadata["reasoning_effort"] = turn.effort
+  if (turn.trigger !== undefined) metadata["turn_trigger"] = turn.trigger
+  if (turn.compactions > 0) metadata["compactions"] = turn.compactions
+  return withMetadata(head, metadata)
+}
+
+export const toolRow = (traceId: string, tool: ToolState): SpanRow => {
+  const head: RowHead = {
+    id: tool.spanId,
+    span_id: tool.spanId,
+    root_span_id: traceId,
+    span_parents: [tool.turnSpanId],
+    span_attributes: { name: tool.name, type: "tool" },
+    metrics: metrics(tool.startMs, tool.endMs),
+    input: tool.input
+  }
+  if (tool.hasOutput) head.output = tool.output
+  if (tool.error !== undefined) head.error = tool.error
+  const metadata: Record<string, unknown> = {}
+  for (const k in tool.metadata) if (tool.metadata[k] !== undefined) metadata[k] = tool.metadata[k]
+  metadata["tool_name"] = tool.name
+  metadata["call_id"] = tool.callId
+  metadata["turn_id"] = tool.turnId
+  metadata["tool_kind"] = tool.kind
+  return withMetadata(head, metadata)
+}
 
 export const subagentRow = (traceId: string, rootSpanId: string, scope: ScopeState, sub: SubagentInfo): SpanRow => ({
   id: sub.spanId,

@@ -26,6 +26,7 @@ import {
   type Ctx,
   currentTurn,
   emitCompaction,
+  emitFinalRoot,
   emitRoot,
   emitSubagent,
   emitTurn,
@@ -522,6 +523,6 @@ export const finishSession = (state: SessionState, options: ReducerOptions): Arr
       out.push(subagentRow(traceId(ctx), state.root.spanId, scope, scope.subagent))
     }
   }
-  emitRoot(ctx)
+  emitFinalRoot(ctx)
   return out
 }

@@ -21,13 +21,26 @@ const RECENT_TURNS_KEPT = 4
 
 export const traceId = (ctx: Ctx): string => (ctx.state.root ? traceRootId(ctx.state.root, ctx.options) : "")
 
-export const textOf = (content: ReadonlyArray<ContentPart>): string =>
-  content.map((p) => p.text ?? (p.image_url !== undefined || p.type.includes("image") ? "[image]" : "")).join("")
+const partText = (p: ContentPart): string => p.text ?? (p.image_url !== undefined || p.type.includes("image") ? "[image]" : "")
+
+export const textOf = (content: ReadonlyArray<ContentPart>): string => {
+  // most messages have one part: skip building an array just to join it
+  if (content.length === 1) return partText(content[0]!)
+  return content.map(partText).join("")
+}
 
 // ---------------------------------------------------------------------------------------------
 // emitting rows and extending ancestors
 
+/**
+ * The root stays open until the session's last turn ends. Without open spans (import) it is
+ * emitted once, by `finishSession`, instead of after every turn: only its final row counts.
+ */
 export const emitRoot = (ctx: Ctx): void => {
+  if (ctx.options.emitOpenSpans) emitFinalRoot(ctx)
+}
+
+export const emitFinalRoot = (ctx: Ctx): void => {
   if (ctx.state.root) ctx.out.push(rootRow(ctx.state.root, ctx.options))
 }
 
@@ -141,7 +154,8 @@ export const closeTurn = (
 ): void => {
   if (scope.pending) closeModelCall(ctx, scope, undefined, undefined, scope.pending.lastItemMs)
   let endMs = Math.max(turn.endMs, timeMs)
-  for (const tool of Object.values(scope.tools)) {
+  for (const callId in scope.tools) {
+    const tool = scope.tools[callId]!
     if (tool.turnSpanId !== turn.spanId || tool.closed) continue
     tool.closed = true
     tool.endMs = Math.max(tool.endMs, timeMs)
@@ -169,9 +183,16 @@ export const closeTurn = (
   if (root && !scope.subagent) emitRoot(ctx)
 }
 
+const inRecentTurn = (scope: ScopeState, turnSpanId: string): boolean => {
+  for (const t of scope.recentTurns) if (t.spanId === turnSpanId) return true
+  return false
+}
+
 const pruneClosedTools = (scope: ScopeState): void => {
-  const keep = new Set(scope.recentTurns.map((t) => t.spanId))
-  for (const [callId, tool] of Object.entries(scope.tools)) if (tool.closed && !keep.has(tool.turnSpanId)) delete scope.tools[callId]
+  for (const callId in scope.tools) {
+    const tool = scope.tools[callId]!
+    if (tool.closed && !inRecentTurn(scope, tool.turnSpanId)) delete scope.tools[callId]
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,17 +216,18 @@ export const addOutputItem = (ctx: Ctx, scope: ScopeState, item: PendingItem, co
 }
 
 const assistantMessage = (items: ReadonlyArray<PendingItem>): ChatMessage => {
-  const text = items.filter((i) => i.kind === "text").map((i) => i.text ?? "")
-  const reasoning = items.filter((i) => i.kind === "reasoning").map((i) => i.text ?? "")
-  const calls: Array<ToolCallMessagePart> = items
-    .filter((i) => i.kind === "tool_call")
-    .map((i) => ({ id: i.callId ?? "", type: "function", function: { name: i.name ?? "", arguments: i.arguments ?? "" } }))
-  return {
-    role: "assistant",
-    content: text.length > 0 ? text.join("\n") : null,
-    ...(calls.length > 0 ? { tool_calls: calls } : {}),
-    ...(reasoning.length > 0 ? { reasoning } : {})
+  const text: Array<string> = []
+  const reasoning: Array<string> = []
+  const calls: Array<ToolCallMessagePart> = []
+  for (const i of items) {
+    if (i.kind === "text") text.push(i.text ?? "")
+    else if (i.kind === "reasoning") reasoning.push(i.text ?? "")
+    else calls.push({ id: i.callId ?? "", type: "function", function: { name: i.name ?? "", arguments: i.arguments ?? "" } })
   }
+  const message: { -readonly [K in keyof ChatMessage]: ChatMessage[K] } = { role: "assistant", content: text.length > 0 ? text.join("\n") : null }
+  if (calls.length > 0) message.tool_calls = calls
+  if (reasoning.length > 0) message.reasoning = reasoning
+  return message
 }
 
 /**
@@ -236,22 +258,23 @@ export const closeModelCall = (
   const spanId = SpanKeys.llm(scope.threadId, key)
   scope.llmCount++
   const model = turn.model ?? scope.model
+  const metadata: Record<string, unknown> = {}
+  if (responseId !== undefined) metadata["response_id"] = responseId
+  else metadata["usage_unavailable_reason"] = usage ? "no response id in this rollout" : "no usage recorded for this call"
+  if (model !== undefined) metadata["model"] = model
+  if (turn.effort !== undefined) metadata["reasoning_effort"] = turn.effort
+  metadata["turn_id"] = turn.turnId
+  metadata["provider"] = "openai"
   ctx.out.push({
     id: spanId,
     span_id: spanId,
     root_span_id: traceId(ctx),
     span_parents: [turn.spanId],
     span_attributes: { name: model ?? "llm", type: "llm" },
-    metrics: { ...tokenMetrics(usage), start: startMs / 1000, end: Math.max(startMs, endMs) / 1000 },
+    metrics: Object.assign(tokenMetrics(usage), { start: startMs / 1000, end: Math.max(startMs, endMs) / 1000 }),
     input: pending?.input ?? snapshotForCall(scope.history, ctx.options.llmContextBudgetBytes),
     output: message,
-    metadata: {
-      ...(responseId !== undefined ? { response_id: responseId } : { usage_unavailable_reason: usage ? "no response id in this rollout" : "no usage recorded for this call" }),
-      ...(model !== undefined ? { model } : {}),
-      ...(turn.effort !== undefined ? { reasoning_effort: turn.effort } : {}),
-      turn_id: turn.turnId,
-      provider: "openai"
-    }
+    metadata
   })
   if (pending) pushMessage(scope.history, message)
   scope.cursorMs = Math.max(scope.cursorMs, endMs)
@@ -268,8 +291,14 @@ export const openTool = (
   timeMs: number
 ): ToolState => {
   const turn = currentTurn(ctx, scope, timeMs)
+  // fields written out, not spread: every tool then has one hidden class, which keeps the
+  // property writes of later updates on V8's fast path
   const tool: ToolState = {
-    ...fields,
+    callId: fields.callId,
+    name: fields.name,
+    kind: fields.kind,
+    input: fields.input,
+    argumentsError: fields.argumentsError,
     spanId: SpanKeys.tool(scope.threadId, fields.callId),
     turnSpanId: turn.spanId,
     turnId: turn.turnId,

@@ -34,6 +34,7 @@ import * as path from "node:path"
 import * as Effect from "effect/Effect"
 import { isRecord } from "effect/Predicate"
 import type * as Scope from "effect/Scope"
+import { HookEventName } from "../../src/domain/HookPayload"
 
 export const REPO_ROOT = path.resolve(__dirname, "../..")
 export const TRACE_CODEX_BIN = path.join(REPO_ROOT, "bin", "trace-codex")
@@ -44,20 +45,7 @@ export const CODEX_MODEL = "gpt-5.5"
 /** where the relay listens inside each run's private namespace */
 export const RELAY_PORT = 18_080
 
-export const HOOK_EVENTS = [
-  "SessionStart",
-  "UserPromptSubmit",
-  "PreToolUse",
-  "PermissionRequest",
-  "PostToolUse",
-  "PreCompact",
-  "PostCompact",
-  "SubagentStart",
-  "SubagentStop",
-  "Stop",
-  "Interrupt",
-  "SessionEnd"
-] as const
+export const HOOK_EVENTS = HookEventName.literals
 export type HookEvent = (typeof HOOK_EVENTS)[number]
 
 /** Codex clamps these hooks' timeout to 3 s and warns when configured longer */

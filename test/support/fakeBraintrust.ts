@@ -15,6 +15,7 @@ import * as Option from "effect/Option"
 import { isRecord } from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import { readBody } from "./http"
 
 export type StoredRow = Readonly<Record<string, unknown>>
 
@@ -131,13 +132,6 @@ const mergeRow = (stored: StoredRow, update: StoredRow): StoredRow => {
   return merged
 }
 
-const readBody = (request: http.IncomingMessage): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    request.on("data", (chunk: Buffer) => chunks.push(chunk))
-    request.on("end", () => resolve(Buffer.concat(chunks)))
-    request.on("error", reject)
-  })
 
 export const startFakeBraintrust = async (options: FakeBraintrustOptions = {}): Promise<FakeBraintrust> => {
   const orgName = options.orgName ?? "fake-org"

@@ -26,6 +26,7 @@ import * as zlib from "node:zlib"
 import * as Effect from "effect/Effect"
 import { isRecord } from "effect/Predicate"
 import type * as Scope from "effect/Scope"
+import { readBody } from "./http"
 
 export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
 
@@ -222,13 +223,6 @@ const turnMetadata = (headers: http.IncomingHttpHeaders): { turnId?: string; req
   }
 }
 
-const readBody = (request: http.IncomingMessage): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    request.on("data", (chunk: Buffer) => chunks.push(chunk))
-    request.on("end", () => resolve(Buffer.concat(chunks)))
-    request.on("error", reject)
-  })
 
 const zstdDecompress = (bytes: Uint8Array): Buffer => {
   const parts: Array<Uint8Array> = []
