@@ -16,11 +16,13 @@ import {
   type ReducerOptions,
   type ScopeState,
   type SessionState,
-  type ToolState
+  type ToolState,
+  type TurnState
 } from "./state"
 import { applyCompletedItem, applyOutput, outputText, parseArguments, toolName } from "./tool"
 import {
   addOutputItem,
+  attachLateUsage,
   closeModelCall,
   closeTurn,
   type Ctx,
@@ -84,7 +86,9 @@ const scopeFor = (state: SessionState, source: string): ScopeState => {
     lastTotalTokens: undefined,
     tools: {},
     compaction: undefined,
-    llmCount: 0
+    llmCount: 0,
+    sawTaskStarted: false,
+    usagelessLlm: undefined
   }
   state.scopes[threadId] = scope
   state.sources[source] = threadId
@@ -176,7 +180,11 @@ const onResponseItem = (ctx: Ctx, scope: ScopeState, line: Extract<RolloutLine, 
       if (item.role === "assistant") {
         addOutputItem(ctx, scope, { timeMs: t, kind: "text", text: textOf(item.content ?? []), ...(item.id ? { itemId: item.id } : {}) }, line.compactionOutput)
       } else {
-        pushMessage(scope.history, messageOf(item.role, item.content ?? []))
+        const message = messageOf(item.role, item.content ?? [])
+        const prompt = item.role === "user" && !isContextMessage(message.content)
+        if (prompt) endLegacyModelCall(ctx, scope, line)
+        pushMessage(scope.history, message)
+        if (prompt) onPrompt(ctx, scope, message.content ?? "", t)
         scope.cursorMs = Math.max(scope.cursorMs, t)
       }
       return
@@ -220,6 +228,7 @@ const onResponseItem = (ctx: Ctx, scope: ScopeState, line: Extract<RolloutLine, 
     case "function_call_output":
     case "custom_tool_call_output":
     case "tool_search_output": {
+      endLegacyModelCall(ctx, scope, line)
       const callId = item.call_id ?? `line-${scope.lineCount}`
       const output = item.type === "tool_search_output" ? undefined : item.output
       const tool = scope.tools[callId] ?? orphanTool(ctx, scope, callId, t)
@@ -242,6 +251,50 @@ const onResponseItem = (ctx: Ctx, scope: ScopeState, line: Extract<RolloutLine, 
   }
 }
 
+/**
+ * Text Codex injects as a user message that is not the user's prompt: environment context,
+ * instructions files, turn-aborted notices (all wrapped in a tag or headed as AGENTS.md).
+ */
+const isContextMessage = (text: string | null): boolean => {
+  const head = (text ?? "").trimStart()
+  return head.startsWith("<") || head.startsWith("# AGENTS.md instructions")
+}
+
+/**
+ * Older rollouts have no usage record per response: the model call whose items are pending ends
+ * with the next input item (a tool output or a prompt). 0.169 lines carry ordinals and close
+ * calls on their usage records instead.
+ */
+const endLegacyModelCall = (ctx: Ctx, scope: ScopeState, line: RolloutLine): void => {
+  if (line.ordinal === undefined && !scope.usesUsageRecords && scope.pending) {
+    closeModelCall(ctx, scope, undefined, undefined, scope.pending.lastItemMs)
+  }
+}
+
+/**
+ * A user's prompt. Without task_started (older rollouts) it delimits turns: after the model has
+ * answered, the next prompt ends the turn and starts a new implicit one. With explicit turns it
+ * is the turn's input when no UserMessage record names one.
+ */
+const onPrompt = (ctx: Ctx, scope: ScopeState, text: string, t: number): void => {
+  if (scope.sawTaskStarted) {
+    if (scope.openTurn) scope.openTurn.fallbackInput = text
+    return
+  }
+  const open = scope.openTurn
+  if (open?.active) endImplicitTurn(ctx, scope, open, t)
+  const turn = currentTurn(ctx, scope, t)
+  turn.input ??= text
+  const root = ctx.state.root
+  if (root && !scope.subagent && root.input === undefined) root.input = text
+}
+
+/** an implicit turn ends normally: older rollouts record no completion, its answer is the last assistant text */
+const endImplicitTurn = (ctx: Ctx, scope: ScopeState, turn: TurnState, t: number): void => {
+  if (scope.pending) closeModelCall(ctx, scope, undefined, undefined, scope.pending.lastItemMs)
+  closeTurn(ctx, scope, turn, Math.min(t, Math.max(turn.endMs, scope.cursorMs)), { output: lastAssistantText(scope) })
+}
+
 /** an output whose call we never saw (e.g. a transcript read from the middle): keep it visible */
 const orphanTool = (ctx: Ctx, scope: ScopeState, callId: string, t: number): ToolState =>
   openTool(ctx, scope, { callId, name: "unknown_tool", kind: "function", input: null, argumentsError: undefined }, t)
@@ -254,6 +307,7 @@ const onEvent = (ctx: Ctx, scope: ScopeState, line: Extract<RolloutLine, { kind:
   switch (ev.type) {
     case "task_started": {
       const turnId = ev.turn_id ?? ev.turn_attribution?.turn_id ?? undefined
+      scope.sawTaskStarted = true
       if (turnId !== undefined && scope.openTurn?.turnId === turnId) return
       const sub = scope.subagent
       const parentTurnId = ev.turn_attribution?.parent_turn_id
@@ -294,6 +348,7 @@ const onEvent = (ctx: Ctx, scope: ScopeState, line: Extract<RolloutLine, { kind:
       if (scope.usesUsageRecords) return
       // older rollouts: a grown total closes the model call that produced it
       if (before && now.total <= before.total) return
+      if (now.total === 0) return
       // the growth is exact for input/output; the last-call breakdown adds cache and reasoning
       const last = ev.info?.last_token_usage
       const usage = {
@@ -303,6 +358,7 @@ const onEvent = (ctx: Ctx, scope: ScopeState, line: Extract<RolloutLine, { kind:
         total_tokens: now.total - (before?.total ?? 0)
       }
       if (scope.pending) closeModelCall(ctx, scope, undefined, usage, t)
+      else attachLateUsage(ctx, scope, usage)
       return
     }
     case "item_completed": {
@@ -516,7 +572,8 @@ export const finishSession = (state: SessionState, options: ReducerOptions): Arr
   const ctx: Ctx = { state, options, out }
   for (const scope of Object.values(state.scopes)) {
     const turn = scope.openTurn
-    if (turn) closeTurn(ctx, scope, turn, scope.lastTimeMs, { error: "the transcript ends before this turn completed" })
+    if (turn && !scope.sawTaskStarted) endImplicitTurn(ctx, scope, turn, scope.lastTimeMs)
+    else if (turn) closeTurn(ctx, scope, turn, scope.lastTimeMs, { error: "the transcript ends before this turn completed" })
     else if (scope.pending) closeModelCall(ctx, scope, undefined, undefined, scope.pending.lastItemMs)
     if (scope.subagent && state.root) {
       // a subagent whose spawning turn never showed up stays visible under the root

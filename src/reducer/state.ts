@@ -50,6 +50,10 @@ export interface TurnState {
   trigger: string | undefined
   /** compaction triggers seen in this turn, for the turn's metadata */
   compactions: number
+  /** the model answered in this turn (an implicit turn ends at the next prompt only after that) */
+  active: boolean
+  /** the last real user message seen in this turn: the input when no prompt record names one */
+  fallbackInput: string | undefined
 }
 
 export interface PendingItem {
@@ -149,6 +153,13 @@ export interface ScopeState {
   compaction: CompactionState | undefined
   /** how many model calls this scope has turned into spans (ids for responses without one) */
   llmCount: number
+  /** task_started seen: turns are explicit; before that (older rollouts) prompts delimit them */
+  sawTaskStarted: boolean
+  /**
+   * older rollouts: the last model call closed without usage, waiting for a token_count that
+   * grows after it (its row is re-emitted with the usage)
+   */
+  usagelessLlm: SpanRow | undefined
 }
 
 export interface SessionState {

@@ -68,11 +68,25 @@ export const applyOutput = (tool: ToolState, output: ToolOutput | undefined, tim
   }
   if (!("exit_code" in tool.metadata)) {
     const m = EXIT_CODE_LINE.exec(text.slice(0, 2000))
-    if (m) {
-      const code = Number(m[1])
+    const code = m ? Number(m[1]) : jsonExitCode(text)
+    if (code !== undefined) {
       tool.metadata["exit_code"] = code
       if (code !== 0) tool.error ??= `exited with code ${code}`
     }
+  }
+}
+
+/** older shells answered `{"output": ..., "metadata": {"exit_code": N, ...}}` as the output text */
+const jsonExitCode = (text: string): number | undefined => {
+  if (!text.startsWith("{") || !text.includes('"exit_code"')) return undefined
+  try {
+    const parsed: unknown = JSON.parse(text)
+    if (typeof parsed !== "object" || parsed === null) return undefined
+    const meta = (parsed as { metadata?: unknown }).metadata
+    const code = typeof meta === "object" && meta !== null ? (meta as { exit_code?: unknown }).exit_code : undefined
+    return typeof code === "number" ? code : undefined
+  } catch {
+    return undefined
   }
 }
 

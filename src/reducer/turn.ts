@@ -133,7 +133,9 @@ export const openTurn = (
     effort: scope.effort,
     error: undefined,
     trigger,
-    compactions: 0
+    compactions: 0,
+    active: false,
+    fallbackInput: undefined
   }
   scope.openTurn = turn
   scope.cursorMs = timeMs
@@ -170,6 +172,7 @@ export const closeTurn = (
     ctx.out.push(compactionRow(traceId(ctx), turn.model, c))
   }
   turn.endMs = endMs
+  turn.input ??= turn.fallbackInput
   if (outcome.output !== undefined) turn.output = outcome.output
   if (outcome.error !== undefined) turn.error = outcome.error
   turn.closed = true
@@ -199,7 +202,7 @@ const pruneClosedTools = (scope: ScopeState): void => {
 // model calls
 
 export const addOutputItem = (ctx: Ctx, scope: ScopeState, item: PendingItem, compaction: boolean): void => {
-  currentTurn(ctx, scope, item.timeMs)
+  currentTurn(ctx, scope, item.timeMs).active = true
   if (!scope.pending) {
     scope.pending = {
       startMs: scope.cursorMs,
@@ -265,7 +268,7 @@ export const closeModelCall = (
   if (turn.effort !== undefined) metadata["reasoning_effort"] = turn.effort
   metadata["turn_id"] = turn.turnId
   metadata["provider"] = "openai"
-  ctx.out.push({
+  const row: SpanRow = {
     id: spanId,
     span_id: spanId,
     root_span_id: traceId(ctx),
@@ -275,10 +278,25 @@ export const closeModelCall = (
     input: pending?.input ?? snapshotForCall(scope.history, ctx.options.llmContextBudgetBytes),
     output: message,
     metadata
-  })
+  }
+  ctx.out.push(row)
+  scope.usagelessLlm = usage === undefined && pending ? row : undefined
   if (pending) pushMessage(scope.history, message)
   scope.cursorMs = Math.max(scope.cursorMs, endMs)
   extendTurn(ctx, scope, turn, endMs)
+}
+
+/**
+ * Older rollouts: a token_count grew after the model call it belongs to had already closed
+ * (closed by the next input item): its row is re-emitted with the usage.
+ */
+export const attachLateUsage = (ctx: Ctx, scope: ScopeState, usage: TokenUsage): boolean => {
+  const row = scope.usagelessLlm
+  if (!row) return false
+  scope.usagelessLlm = undefined
+  const metadata = { ...row.metadata, usage_unavailable_reason: "no response id in this rollout" }
+  ctx.out.push({ ...row, metrics: Object.assign(tokenMetrics(usage), { start: row.metrics.start, end: row.metrics.end }), metadata })
+  return true
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,6 +309,7 @@ export const openTool = (
   timeMs: number
 ): ToolState => {
   const turn = currentTurn(ctx, scope, timeMs)
+  turn.active = true
   // fields written out, not spread: every tool then has one hidden class, which keeps the
   // property writes of later updates on V8's fast path
   const tool: ToolState = {
