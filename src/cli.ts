@@ -12,8 +12,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CliFailure } from "./commands/errors"
 import { hookEntry } from "./commands/hookEntry"
+import { drainCommand } from "./commands/drain"
+import { flushCommand } from "./commands/flush"
 import { importCommand } from "./commands/import"
 import { showCommand } from "./commands/show"
+import { statusCommand } from "./commands/status"
 import { FlushPolicy } from "./FlushPolicy"
 import { SessionReducer } from "./SessionReducer"
 import { SelectedSpanSink } from "./SinkSelection"
@@ -28,7 +31,7 @@ const hookCommand = Command.make("hook", {}, () => Effect.promise(() => hookEntr
 
 const root = Command.make("trace-codex").pipe(
   Command.withDescription("Trace OpenAI Codex CLI sessions into Braintrust: sessions, turns, model calls, tool calls, subagents and compactions as spans."),
-  Command.withSubcommands([importCommand, showCommand, hookCommand])
+  Command.withSubcommands([importCommand, showCommand, hookCommand, drainCommand, flushCommand, statusCommand])
 )
 
 const cli = Command.run(root, { name: "trace-codex", version: VERSION })
