@@ -170,10 +170,31 @@ const fileSize = (path: string): number => {
   }
 }
 
+/**
+ * Has the transcript complete lines after `offset`? A last line without its newline (being
+ * written, or left by a Codex that was killed mid-write) is not yet a line to deliver.
+ */
+const hasCompleteLinesAfter = (path: string, offset: number): boolean => {
+  const size = fileSize(path)
+  if (size <= offset) return false
+  if (size - offset > 1024 * 1024) return true
+  let fd: number | undefined
+  try {
+    fd = fs.openSync(path, "r")
+    const buf = Buffer.alloc(size - offset)
+    fs.readSync(fd, buf, 0, buf.length, offset)
+    return buf.includes(10)
+  } catch {
+    return false
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
+  }
+}
+
 /** is there anything for this session the sink has not confirmed? */
 const behind = (layout: StateLayout, sessionId: string, journalOffset: number, transcripts: Record<string, number>): boolean => {
   if (journalSize(layout, sessionId) > journalOffset) return true
-  for (const [path, offset] of Object.entries(transcripts)) if (fileSize(path) > offset) return true
+  for (const [path, offset] of Object.entries(transcripts)) if (hasCompleteLinesAfter(path, offset)) return true
   return false
 }
 

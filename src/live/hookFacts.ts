@@ -14,6 +14,15 @@ import type { SpanRow } from "../domain/SpanRow"
 import { compactionRow, rootRow, turnRow } from "../reducer/rows"
 import type { ReducerOptions, ScopeState, SessionState, TurnState } from "../reducer/state"
 
+/** metadata keys only hooks supply: the one difference between live capture and `import` */
+export const HOOK_ONLY_METADATA_KEYS: ReadonlyArray<string> = [
+  "session_start_source",
+  "last_session_start_source",
+  "permission_mode",
+  "permission_requests",
+  "compaction_trigger"
+]
+
 export interface ProvisionalEnd {
   readonly endMs: number
   readonly output?: string | undefined

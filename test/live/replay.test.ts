@@ -17,14 +17,13 @@ import { type InMemorySpanSink, makeInMemorySpanSink } from "../../layers/InMemo
 import { checkTreeInvariants } from "../../src/domain/invariants"
 import type { SpanRow } from "../../src/domain/SpanRow"
 import { runDrainer } from "../../src/Drainer"
+import { HOOK_ONLY_METADATA_KEYS } from "../../src/live/hookFacts"
 import { stateLayout } from "../../src/live/layout"
 import { liveReducerOptions } from "../../src/live/sessionSetup"
 import { TranscriptParser } from "../../src/TranscriptParser"
 import { FIXTURES, SCENARIOS, type Scenario } from "../support/fixtures"
 import { importToMemory } from "../support/pipeline"
 
-/** metadata only hooks know: the one difference allowed between live capture and import */
-export const HOOK_ONLY_METADATA = ["session_start_source", "last_session_start_source", "permission_mode", "permission_requests", "compaction_trigger"]
 
 interface CapturedHook {
   readonly t_ms: number
@@ -79,11 +78,11 @@ const drainOnce = (stateDir: string, sink: InMemorySpanSink) =>
   }).pipe(Effect.provide(Layer.provideMerge(TranscriptParser.Default, NodeContext.layer)))
 
 const comparable = (row: SpanRow) => {
-  const metadata = Object.fromEntries(Object.entries(row.metadata ?? {}).filter(([k]) => !HOOK_ONLY_METADATA.includes(k)))
+  const metadata = Object.fromEntries(Object.entries(row.metadata ?? {}).filter(([k]) => !HOOK_ONLY_METADATA_KEYS.includes(k)))
   return { ...row, metadata }
 }
 
-export const replayScenario = (scenario: Scenario) =>
+export const replayScenario = (scenario: Scenario, until?: (event: unknown) => boolean) =>
   Effect.gen(function* () {
     const s = scratch(scenario)
     const sink = yield* makeInMemorySpanSink
@@ -97,6 +96,9 @@ export const replayScenario = (scenario: Scenario) =>
       fs.mkdirSync(path.join(s.state, "spool"), { recursive: true })
       fs.writeFileSync(path.join(s.state, "spool", `${id}.json`), JSON.stringify(payload))
       yield* drainOnce(s.state, sink)
+      if (until?.(payload["hook_event_name"])) {
+        return { live: yield* sink.rows, imported: [], last: undefined, stateDir: s.state }
+      }
     }
     for (const [file, lines] of s.full) growTo(file, lines, lines.length)
     const last = yield* drainOnce(s.state, sink)
@@ -109,7 +111,7 @@ describe("live capture replayed from the real captures equals import", () => {
     it.effect(scenario, () =>
       Effect.gen(function* () {
         const { imported, last, live } = yield* replayScenario(scenario)
-        expect(last.undelivered).toEqual([])
+        expect(last?.undelivered).toEqual([])
         expect(checkTreeInvariants(live)).toEqual([])
         const byId = (rows: ReadonlyArray<SpanRow>) => new Map(rows.map((r) => [r.id, comparable(r)]))
         const liveById = byId(live)
@@ -123,4 +125,16 @@ describe("live capture replayed from the real captures equals import", () => {
       })
     )
   }
+
+  it.effect("at Stop, before Codex writes task_complete, the turn already shows its answer", () =>
+    Effect.gen(function* () {
+      const stop = capturedHooks("shell-tool").find((h) => h.payload["hook_event_name"] === "Stop")!
+      const { live } = yield* replayScenario("shell-tool", (event) => event === "Stop")
+      const turn = live.find((r) => r.span_attributes.name === "turn: 1")!
+      expect(turn.output).toBe(stop.payload["last_assistant_message"])
+      expect(turn.error).toBeUndefined()
+      expect(turn.metrics.end).toBeGreaterThanOrEqual(stop.t_ms / 1000 - 0.001)
+      expect(checkTreeInvariants(live)).toEqual([])
+    })
+  )
 })
