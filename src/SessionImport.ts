@@ -14,6 +14,7 @@ import { decodeRolloutLine } from "./domain/Rollout"
 import type { SpanRow } from "./domain/SpanRow"
 import { FlushPolicy } from "./FlushPolicy"
 import { SessionReducer } from "./SessionReducer"
+import type { ImportLedger } from "./ImportLedger"
 import { SpanSink, type SpanSinkError } from "./SpanSink"
 import { TranscriptParser, type TranscriptReadError } from "./TranscriptParser"
 
@@ -45,6 +46,8 @@ export interface ImportSummary {
   readonly files: number
   readonly malformedLines: number
   readonly errors: ReadonlyArray<ImportProblem>
+  /** sessions skipped because an earlier import delivered them unchanged */
+  readonly unchanged: number
 }
 
 export interface ImportOptions {
@@ -56,6 +59,8 @@ export interface ImportOptions {
   readonly findSubagents?: boolean
   /** called after each session with the running totals */
   readonly onProgress?: (done: number, total: number) => Effect.Effect<void>
+  /** resumable imports: sessions already delivered unchanged are skipped, delivered ones recorded */
+  readonly ledger?: ImportLedger | undefined
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,21 +260,30 @@ export const importPaths = (paths: ReadonlyArray<string>, options: ImportOptions
     let malformedLines = 0
     let files = 0
     let done = 0
+    let unchanged = 0
+    const ledger = options.dryRun ? undefined : options.ledger
     const deliver = (rows: ReadonlyArray<SpanRow>): Effect.Effect<void, SpanSinkError> => (options.dryRun ? Effect.void : sink.write(rows))
     for (const plan of plans) {
-      const result = yield* Effect.either(reduceSession(plan, deliver))
       files += plan.files.length
+      if (ledger?.isDone(plan, sink.name)) {
+        unchanged++
+        done++
+        if (options.onProgress) yield* options.onProgress(done, plans.length)
+        continue
+      }
+      const result = yield* Effect.either(reduceSession(plan, deliver))
       if (result._tag === "Left") {
         errors.push({ path: plan.files[0]?.path ?? plan.sessionId, message: `delivery to ${sink.name} failed: ${result.left.message}` })
       } else {
         spans += result.right.spans
         malformedLines += result.right.malformedLines
         errors.push(...result.right.errors)
+        if (result.right.errors.length === 0) ledger?.record(plan, sink.name)
       }
       done++
       if (options.onProgress) yield* options.onProgress(done, plans.length)
     }
-    return { sessions: plans.length, spans, files, malformedLines, errors } satisfies ImportSummary
+    return { sessions: plans.length, spans, files, malformedLines, errors, unchanged } satisfies ImportSummary
   })
 
 /** `trace-codex show`: the final rows of one session, in memory, nothing delivered. */

@@ -46,12 +46,31 @@ describe("trace-codex import", () => {
 
       const second = run(["import", main], { TRACE_CODEX_STATE_DIR: state })
       expect(second.code).toBe(0)
+      expect(second.stdout.trim()).toBe("imported 1 sessions, 0 spans, 0 errors (delivered to local, 1 unchanged since the last import skipped (--force sends them again))")
+      const forced = run(["import", "--force", main], { TRACE_CODEX_STATE_DIR: state })
+      expect(forced.stdout.trim()).toBe("imported 1 sessions, 12 spans, 0 errors (delivered to local)")
       const again = yield* readLocalTrace(state, root.root_span_id).pipe(Effect.provide(NodeContext.layer))
       expect(byId(again)).toEqual(byId(expected))
       const mode = fs.statSync(path.join(state, "spans")).mode & 0o777
       expect(mode).toBe(0o700)
     })
   )
+
+  it("an import that stopped part way picks up where it stopped: delivered sessions are skipped, grown ones sent again", () => {
+    const state = tempDir()
+    const first = run(["import", rolloutFiles("subagent")[0]!], { TRACE_CODEX_STATE_DIR: state })
+    expect(first.code).toBe(0)
+    const rest = run(["import", FIXTURES], { TRACE_CODEX_STATE_DIR: state })
+    expect(rest.stdout.trim()).toBe("imported 8 sessions, 50 spans, 0 errors (delivered to local, 1 unchanged since the last import skipped (--force sends them again))")
+    // a session that grew after its import (resumed) is imported again
+    const copy = path.join(tempDir(), "rollout.jsonl")
+    fs.copyFileSync(rolloutFiles("simple")[0]!, copy)
+    run(["import", copy], { TRACE_CODEX_STATE_DIR: state })
+    fs.appendFileSync(copy, "\n")
+    fs.utimesSync(copy, new Date(), new Date(Date.now() + 5000))
+    const grown = run(["import", copy], { TRACE_CODEX_STATE_DIR: state })
+    expect(grown.stdout.trim()).toBe("imported 1 sessions, 3 spans, 0 errors (delivered to local)")
+  })
 
   it("imports a whole folder of sessions, recursively", () => {
     const state = tempDir()

@@ -9,9 +9,10 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { join } from "node:path"
+import { openImportLedger } from "../ImportLedger"
 import { importPaths } from "../SessionImport"
 import { SpanSink } from "../SpanSink"
-import { codexHomeConfig } from "../StateDir"
+import { codexHomeConfig, stateDirConfig } from "../StateDir"
 import { CliFailure } from "./errors"
 
 const paths = Args.text({ name: "path" }).pipe(
@@ -24,11 +25,21 @@ const since = Options.text("since").pipe(
   Options.optional
 )
 const dryRun = Options.boolean("dry-run").pipe(Options.withDescription("parse and build the spans, deliver nothing (checks a transcript)"))
+const force = Options.boolean("force").pipe(
+  Options.withDescription("send sessions again even when an earlier import delivered them unchanged (by default an interrupted or repeated import picks up where it stopped)")
+)
 
-const progress = (done: number, total: number) =>
-  process.stderr.isTTY ? Effect.sync(() => process.stderr.write(`\r\u001b[2Kimporting sessions ${done}/${total}${done === total ? "\n" : ""}`)) : Effect.void
+const BAR_WIDTH = 24
 
-export const importCommand = Command.make("import", { paths, all, since, dryRun }, (args) =>
+/** a bar on a terminal; nothing when stderr is a file or a pipe (CI logs stay clean) */
+const progress = (done: number, total: number) => {
+  if (!process.stderr.isTTY) return Effect.void
+  const filled = total === 0 ? BAR_WIDTH : Math.round((done / total) * BAR_WIDTH)
+  const bar = `${"█".repeat(filled)}${"░".repeat(BAR_WIDTH - filled)}`
+  return Effect.sync(() => process.stderr.write(`\r\u001b[2K${bar} ${done}/${total} sessions${done === total ? "\n" : ""}`))
+}
+
+export const importCommand = Command.make("import", { paths, all, since, dryRun, force }, (args) =>
   Effect.gen(function* () {
     const sinceMs = Option.map(args.since, (s) => Date.parse(s))
     if (Option.isSome(sinceMs) && !Number.isFinite(sinceMs.value)) {
@@ -51,13 +62,15 @@ export const importCommand = Command.make("import", { paths, all, since, dryRun 
     const sink = yield* SpanSink
     const summary = yield* importPaths(targets, {
       dryRun: args.dryRun,
+      ledger: args.force ? undefined : openImportLedger(yield* stateDirConfig),
       ...(Option.isSome(sinceMs) ? { sinceMs: sinceMs.value } : {}),
       onProgress: progress
     })
     for (const e of summary.errors) yield* Console.error(`trace-codex import: ${e.path}: ${e.message}`)
     const where = args.dryRun ? "dry run, nothing delivered" : `delivered to ${sink.name}`
     const malformed = summary.malformedLines > 0 ? `, ${summary.malformedLines} malformed lines skipped` : ""
-    yield* Console.log(`imported ${summary.sessions} sessions, ${summary.spans} spans, ${summary.errors.length} errors (${where}${malformed})`)
+    const skipped = summary.unchanged > 0 ? `, ${summary.unchanged} unchanged since the last import skipped (--force sends them again)` : ""
+    yield* Console.log(`imported ${summary.sessions} sessions, ${summary.spans} spans, ${summary.errors.length} errors (${where}${malformed}${skipped})`)
     if (summary.errors.length > 0) return yield* new CliFailure({ message: `${summary.errors.length} problems, listed above`, silent: true })
   })
 ).pipe(
