@@ -9,6 +9,7 @@ import { logLine, runDrainer } from "../Drainer"
 import { stateLayout } from "../live/layout"
 import { acquireLock, holdLock, releaseLock } from "../live/lock"
 import { environmentSessionSetup, envMs } from "../live/sessionSetup"
+import { FlushPolicy } from "../FlushPolicy"
 import { StateDir } from "../StateDir"
 
 export const DEFAULT_IDLE_MS = 30_000
@@ -26,7 +27,7 @@ export const drainCommand = Command.make("drain", {}, () =>
       idleMs: envMs("TRACE_CODEX_DRAIN_IDLE_MS", DEFAULT_IDLE_MS),
       pollMs: envMs("TRACE_CODEX_DRAIN_POLL_MS", 100),
       tailAfterStopMs: 5000,
-      batchRows: 500,
+      batchRows: (yield* FlushPolicy).batchRows,
       keepGoing: () => holdLock(layout)
     }).pipe(Effect.ensuring(Effect.sync(() => releaseLock(layout))))
     logLine(layout, `drainer idle, exiting: ${result.spans} spans delivered for ${result.sessions} sessions${result.undelivered.length > 0 ? `, ${result.undelivered.length} still failing` : ""}`)

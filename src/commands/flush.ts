@@ -13,6 +13,7 @@ import { journalSessions, listSpool } from "../Journal"
 import { stateLayout, type StateLayout } from "../live/layout"
 import { acquireLock, holdLock, liveDrainer, releaseLock } from "../live/lock"
 import { environmentSessionSetup } from "../live/sessionSetup"
+import { FlushPolicy } from "../FlushPolicy"
 import { StateDir } from "../StateDir"
 import { CliFailure } from "./errors"
 
@@ -54,7 +55,7 @@ export const flushCommand = Command.make("flush", { session, timeout }, (args) =
         idleMs: 0,
         pollMs: 100,
         tailAfterStopMs: 0,
-        batchRows: 500,
+        batchRows: (yield* FlushPolicy).batchRows,
         deadlineMs,
         sessions: only,
         keepGoing: () => holdLock(layout)
