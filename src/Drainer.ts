@@ -347,6 +347,10 @@ export const runDrainer = (options: DrainerOptions) =>
           if (cp.transcripts[path] === undefined) cp.transcripts[path] = from
         }
 
+        // turns the transcript has closed since: their real end and answer replace the hook's
+        for (const spanId of Object.keys(cp.facts.provisional)) {
+          if (Object.values(cp.reducer.scopes).some((scope) => scope.recentTurns.some((t) => t.spanId === spanId))) delete cp.facts.provisional[spanId]
+        }
         take(rowsFor(cp.reducer, s.options, touched))
         if (ended) take(finishSession(structuredClone(cp.reducer), s.options))
         delivered += yield* deliver
