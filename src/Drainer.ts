@@ -15,7 +15,7 @@ import * as fs from "node:fs"
 import { join } from "node:path"
 import { decodeRolloutLine } from "./domain/Rollout"
 import type { SpanRow } from "./domain/SpanRow"
-import { intakeSpool, journalSessions, journalSize, readJournal } from "./Journal"
+import { intakeSpool, journalSessions, journalSize, readJournal, removeAbandonedSpool } from "./Journal"
 import { applyHookPayload, decorateRow, emptyHookFacts, type HookFacts, rowsFor } from "./live/hookFacts"
 import { SAFE_ID, type StateLayout } from "./live/layout"
 import { finishSession, reduceLine } from "./reducer/session"
@@ -405,6 +405,8 @@ export const runDrainer = (options: DrainerOptions) =>
     }
 
     removeOldMarkers(layout, now())
+    const abandoned = removeAbandonedSpool(layout, now())
+    if (abandoned > 0) logLine(layout, `removed ${abandoned} spool file(s) a hook never finished writing`)
     const wanted = options.sessions
     for (;;) {
       if (options.keepGoing && !options.keepGoing()) {

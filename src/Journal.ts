@@ -75,6 +75,30 @@ const appendDurably = (path: string, text: string): void => {
   }
 }
 
+const ABANDONED_TMP_MS = 10 * 60_000
+
+/** `.<id>.tmp` files of hooks killed while writing: never completed, removed once old */
+export const removeAbandonedSpool = (layout: StateLayout, nowMs: number): number => {
+  let removed = 0
+  try {
+    for (const name of fs.readdirSync(layout.spool)) {
+      if (!name.startsWith(".") || !name.endsWith(".tmp")) continue
+      const path = join(layout.spool, name)
+      try {
+        if (nowMs - fs.statSync(path).mtimeMs > ABANDONED_TMP_MS) {
+          fs.rmSync(path, { force: true })
+          removed++
+        }
+      } catch {
+        // renamed or removed meanwhile
+      }
+    }
+  } catch {
+    // no spool yet
+  }
+  return removed
+}
+
 /** spool ids waiting, oldest first (ids start with the receive time in ns) */
 export const listSpool = (layout: StateLayout): Array<string> => {
   let names: Array<string>

@@ -1,8 +1,10 @@
 /**
  * The trace-codex command line: composes the live layers at the edge and runs a command.
- * `trace-codex hook` takes a short path that skips the CLI framework: it runs on every Codex
- * event and must return fast, exit 0 and print nothing, whatever happens.
+ * `trace-codex hook` and `hook-wait` take a short path that skips the CLI framework: they run on
+ * Codex's clock and must return fast, exit 0 and print nothing, whatever happens.
  */
+// first: for `hook` / `hook-wait` it runs the command and exits before the imports below load
+import "./commands/hookEntry"
 import * as Command from "@effect/cli/Command"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
@@ -11,9 +13,9 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CliFailure } from "./commands/errors"
-import { hookEntry } from "./commands/hookEntry"
 import { drainCommand } from "./commands/drain"
 import { flushCommand } from "./commands/flush"
+import { runHook } from "./commands/hook"
 import { importCommand } from "./commands/import"
 import { showCommand } from "./commands/show"
 import { statusCommand } from "./commands/status"
@@ -25,8 +27,12 @@ import { TranscriptParser } from "./TranscriptParser"
 declare const TRACE_CODEX_VERSION: string | undefined
 const VERSION = typeof TRACE_CODEX_VERSION === "string" ? TRACE_CODEX_VERSION : "0.0.0-dev"
 
-const hookCommand = Command.make("hook", {}, () => Effect.promise(() => hookEntry())).pipe(
-  Command.withDescription("Codex hook entry: reads one hook payload on stdin and journals it. Always exits 0 with empty stdout. Installed into $CODEX_HOME/hooks.json; not meant to be run by hand.")
+// `hook` itself runs from the fast path (commands/hookEntry.ts); this entry gives it its --help
+const hookCommand = Command.make("hook", {}, () =>
+  Effect.sync(() => {
+    runHook({ event: undefined, env: process.env, fd: 0, cli: process.argv[1] ?? "" })
+  })).pipe(
+  Command.withDescription("Codex hook entry: copies one hook payload from stdin to the spool and makes sure a drainer runs (SessionEnd, and Stop with BRAINTRUST_FLUSH_ON_TURN_END, wait for delivery). Always exits 0 with empty stdout. Installed into $CODEX_HOME/hooks.json; not meant to be run by hand.")
 )
 
 const root = Command.make("trace-codex").pipe(
@@ -64,8 +70,4 @@ const main = () =>
     NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
   )
 
-if (process.argv[2] === "hook" && process.argv.length === 3) {
-  void hookEntry()
-} else {
-  main()
-}
+main()

@@ -150,25 +150,41 @@ describe("trace-codex show", () => {
 })
 
 describe("trace-codex hook", () => {
-  it("journals a payload and exits 0 with empty stdout; garbage too", () => {
+  it("spools each payload, starts the drainer, and the session reaches the local store; garbage exits 0 too", () => {
     const state = tempDir()
-    const payload = fs.readFileSync(path.join(FIXTURES, "shell-tool", "hooks.ndjson"), "utf8").split("\n")[0]!
-    const event = JSON.stringify((JSON.parse(payload) as { payload: unknown }).payload)
-    const ok = run(["hook"], { TRACE_CODEX_STATE_DIR: state }, event)
-    expect(ok.code).toBe(0)
-    expect(ok.stdout).toBe("")
-    const journal = fs.readFileSync(path.join(state, "journal", "01a2013a-9ba2-7f60-9bd9-ba69e3de7bf8.ndjson"), "utf8")
-    expect(JSON.parse(journal.trim()).payload).toEqual(JSON.parse(event))
-    expect(fs.statSync(path.join(state, "journal", "01a2013a-9ba2-7f60-9bd9-ba69e3de7bf8.ndjson")).mode & 0o777).toBe(0o600)
+    const rollout = path.join(tempDir(), "rollout.jsonl")
+    fs.copyFileSync(rolloutFiles("shell-tool")[0]!, rollout)
+    const env = { TRACE_CODEX_STATE_DIR: state, TRACE_CODEX_DRAIN_IDLE_MS: "300" }
+    const hooks = fs.readFileSync(path.join(FIXTURES, "shell-tool", "hooks.ndjson"), "utf8").split("\n").filter((l) => l !== "")
+    for (const line of hooks) {
+      const payload = { ...(JSON.parse(line) as { payload: Record<string, unknown> }).payload, transcript_path: rollout }
+      const r = run(["hook"], env, JSON.stringify(payload))
+      expect(r.code).toBe(0)
+      expect(r.stdout).toBe("")
+    }
+    const flushed = run(["flush", "--timeout", "30"], env)
+    expect(flushed.stderr.replace("a drainer is running: waiting for it to deliver\n", "")).toBe("")
+    expect(flushed.code).toBe(0)
+    const journal = path.join(state, "journal", "01a2013a-9ba2-7f60-9bd9-ba69e3de7bf8.ndjson")
+    expect(fs.readFileSync(journal, "utf8").trim().split("\n")).toHaveLength(hooks.length)
+    expect(fs.statSync(journal).mode & 0o777).toBe(0o600)
+    const status = JSON.parse(run(["status", "--json"], env).stdout) as { sessions: Array<{ sessionId: string; upToDate: boolean; sink: string }> }
+    expect(status.sessions).toMatchObject([{ sessionId: "01a2013a-9ba2-7f60-9bd9-ba69e3de7bf8", upToDate: true, sink: "local" }])
+    const stored = fs.readdirSync(path.join(state, "spans"))
+    expect(stored).toHaveLength(1)
+    const ids = new Set(fs.readFileSync(path.join(state, "spans", stored[0]!), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { id: string }).id))
+    const imported = run(["show", "--json", rollout]).stdout.trim().split("\n").map((l) => (JSON.parse(l) as { id: string }).id)
+    expect([...ids].sort()).toEqual([...imported].sort())
+
     for (const garbage of ["", "not json", "[]", '{"hook_event_name":"Stop"}']) {
-      const r = run(["hook"], { TRACE_CODEX_STATE_DIR: state }, garbage)
+      const r = run(["hook"], env, garbage)
       expect(r.code).toBe(0)
       expect(r.stdout).toBe("")
     }
     // an unwritable state dir: still exit 0, nothing on stdout
     const blocked = path.join(tempDir(), "file")
     fs.writeFileSync(blocked, "")
-    const r = run(["hook"], { TRACE_CODEX_STATE_DIR: path.join(blocked, "state") }, event)
+    const r = run(["hook"], { TRACE_CODEX_STATE_DIR: path.join(blocked, "state") }, hooks[0]!)
     expect(r.code).toBe(0)
     expect(r.stdout).toBe("")
   })

@@ -1,24 +1,24 @@
 /**
- * The hook's process-level entry: resolve the state dir from the environment, read stdin
- * (bounded in size and time), journal the payload, exit 0. No Effect runtime, no CLI framework:
- * this runs on every Codex event.
+ * The hook commands' fast path. `cli.ts` imports this module first, so when the process was
+ * started as `trace-codex hook [Event]` or `trace-codex hook-wait ...` it runs that command to
+ * completion and exits 0 before the rest of the bundle (Effect, @effect/cli, the sinks) is
+ * evaluated. Everything it loads is synchronous and built on node built-ins: these commands run
+ * on Codex's clock. Any other command falls through to the CLI.
  */
-import { homedir } from "node:os"
-import { join } from "node:path"
-import { readStdin } from "../HookReader"
-import * as Effect from "effect/Effect"
-import { recordHookPayload } from "./hook"
+import { hookEventArg, runHook } from "./hook"
+import { runHookWait } from "./hookWait"
 
-const stateDirFromEnv = (): string =>
-  process.env["TRACE_CODEX_STATE_DIR"] || process.env["PLUGIN_DATA"] || join(process.env["CODEX_HOME"] || join(homedir(), ".codex"), "trace-codex")
+const [, cli = "", command, ...rest] = process.argv
 
-export const hookEntry = async (): Promise<void> => {
-  const receivedAtMs = Date.now()
+/** `hook` alone or with an event name; `hook --help` and the like are left to the CLI */
+const isHookRun = command === "hook" && (rest.length === 0 || (rest.length === 1 && hookEventArg(rest[0]) !== undefined))
+
+if (isHookRun || command === "hook-wait") {
   try {
-    const input = await Effect.runPromise(readStdin())
-    recordHookPayload(stateDirFromEnv(), input.bytes, receivedAtMs)
+    if (isHookRun) runHook({ event: hookEventArg(rest[0]), env: process.env, fd: 0, cli })
+    else runHookWait(rest, process.env, cli)
   } catch {
     // tracing never breaks Codex
   }
-  process.exitCode = 0
+  process.exit(0)
 }

@@ -18,6 +18,13 @@
  * config.toml is the same for every run, and `exec resume` runs can share one CODEX_HOME. The
  * script and the request log stay in the test process, where tests read them directly.
  *
+ * Live capture: the hooks start trace-codex's drainer (detached) inside the namespace, with
+ * Codex's environment. With `braintrust` set, that environment points BRAINTRUST_API_URL /
+ * BRAINTRUST_APP_URL at a second relay port, forwarded to the fake Braintrust server's Unix
+ * socket; and in every sandbox TRACE_CODEX_DRAIN_IDLE_MS is short. Once Codex has exited, the
+ * relay stays (and so keeps the forwards open) until the drainer is gone, bounded; so when a
+ * run returns, whatever live capture delivers has been delivered, and the journal is written.
+ *
  * DNS: Codex looks up github.com, api.github.com, chatgpt.com and ab.chatgpt.com by itself. With
  * the host's nameserver out of reach, its (musl) resolver waits out a 5 s timeout, at exit too.
  * So the run also gets a private mount namespace with a resolv.conf naming 127.0.0.1, where the
@@ -32,7 +39,9 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { isRecord } from "effect/Predicate"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { HookEventName } from "../../src/domain/HookPayload"
 
@@ -44,6 +53,12 @@ export const CODEX_LAUNCHER = path.join(REPO_ROOT, "node_modules", "@openai", "c
 export const CODEX_MODEL = "gpt-5.5"
 /** where the relay listens inside each run's private namespace */
 export const RELAY_PORT = 18_080
+/** where the relay forwards to the fake Braintrust server inside each run's namespace */
+export const BRAINTRUST_RELAY_PORT = 18_081
+/** the URL the hooks' drainer reaches the fake Braintrust server at (API and app) */
+export const BRAINTRUST_RELAY_URL = `http://127.0.0.1:${BRAINTRUST_RELAY_PORT}`
+/** how long the drainer may stay idle before it exits, in every sandbox (its default is 30 s) */
+export const DRAIN_IDLE_MS = 1_500
 
 export const HOOK_EVENTS = HookEventName.literals
 export type HookEvent = (typeof HOOK_EVENTS)[number]
@@ -85,25 +100,48 @@ const inPrivateNetwork = (resolvConf: string, command: ReadonlyArray<string>): A
 ]
 
 /**
- * The relay, run with `node -e` inside the namespace: argv = socket path, port, DNS log file,
- * command…. Listens on 127.0.0.1:port and pipes each connection to the socket; answers every DNS
- * query on 127.0.0.1:53 with NXDOMAIN (and logs its name), as Codex looks hosts up by itself and
- * musl's resolver would otherwise wait out its timeout; then runs the command with inherited
- * stdio, forwards termination signals, and exits with its status.
+ * The relay, run with `node -e` inside the namespace: argv = a JSON `RelayConfig`, command….
+ * Listens on 127.0.0.1:<port> for each forward and pipes each connection to that forward's
+ * socket; answers every DNS query on 127.0.0.1:53 with NXDOMAIN (and logs its name), as Codex
+ * looks hosts up by itself and musl's resolver would otherwise wait out its timeout; then runs
+ * the command with inherited stdio and forwards termination signals to it.
+ *
+ * When the command has exited, and `stateDir` is set, it keeps the forwards open until the
+ * trace-codex drainer that the hooks started inside the namespace is gone (it could not reach
+ * the fake Braintrust server otherwise): it waits while `<stateDir>/drainer.pid` (or
+ * `drainer.lock`) names a live process, and, with no drainer, up to `spoolGraceMs` for one to
+ * pick up files left in `<stateDir>/spool`; all of it bounded by `waitMs`, after which it sends
+ * the drainer SIGTERM. It reports how the wait ended on stderr as one line
+ * `codexRunner-relay: {"drainer": ...}` and exits with the command's status.
  */
+export interface RelayConfig {
+  readonly forwards: ReadonlyArray<{ readonly port: number; readonly socket: string }>
+  readonly dnsLog: string
+  readonly drainer?: { readonly stateDir: string; readonly waitMs: number; readonly spoolGraceMs: number }
+}
+
+const RELAY_REPORT_PREFIX = "codexRunner-relay: "
+
 const RELAY_SOURCE = `
 const fs = require("node:fs")
 const net = require("node:net")
+const path = require("node:path")
 const dgram = require("node:dgram")
 const { spawn } = require("node:child_process")
 const { constants } = require("node:os")
-const [socketPath, port, dnsLog, command, ...args] = process.argv.slice(1)
-const relay = net.createServer((client) => {
-  const upstream = net.connect(socketPath)
-  const drop = () => { client.destroy(); upstream.destroy() }
-  client.on("error", drop)
-  upstream.on("error", drop)
-  client.pipe(upstream).pipe(client)
+const [configJson, command, ...args] = process.argv.slice(1)
+const config = JSON.parse(configJson)
+const fail = (what) => (error) => { console.error("relay " + what + ": " + error.message); process.exit(125) }
+const servers = config.forwards.map(({ port, socket }) => {
+  const server = net.createServer((client) => {
+    const upstream = net.connect(socket)
+    const drop = () => { client.destroy(); upstream.destroy() }
+    client.on("error", drop)
+    upstream.on("error", drop)
+    client.pipe(upstream).pipe(client)
+  })
+  server.on("error", fail("tcp " + port))
+  return new Promise((resolve) => server.listen(port, "127.0.0.1", resolve))
 })
 const dns = dgram.createSocket("udp4")
 dns.on("message", (query, peer) => {
@@ -115,7 +153,7 @@ dns.on("message", (query, peer) => {
   }
   const end = at + 5
   if (query.length < 12 || end > query.length) return
-  fs.appendFileSync(dnsLog, labels.join(".") + " " + query.readUInt16BE(at + 1) + "\\n")
+  fs.appendFileSync(config.dnsLog, labels.join(".") + " " + query.readUInt16BE(at + 1) + "\\n")
   const answer = Buffer.from(query.subarray(0, end))
   answer[2] = 0x80 | (query[2] & 0x01)
   answer[3] = 0x83
@@ -123,18 +161,63 @@ dns.on("message", (query, peer) => {
   answer.fill(0, 6, 12)
   dns.send(answer, peer.port, peer.address)
 })
-const fail = (what) => (error) => { console.error("relay " + what + ": " + error.message); process.exit(125) }
-relay.on("error", fail("tcp"))
 dns.on("error", fail("dns"))
-const listening = Promise.all([
-  new Promise((resolve) => relay.listen(Number(port), "127.0.0.1", resolve)),
-  new Promise((resolve) => dns.bind(53, "127.0.0.1", resolve))
-])
-listening.then(() => {
+
+const livePid = (file) => {
+  let text
+  try { text = fs.readFileSync(file, "utf8") } catch { return undefined }
+  const match = /"pid"\\s*:\\s*(\\d+)/.exec(text) || /^\\s*(\\d+)/.exec(text)
+  const pid = Number(match === null ? NaN : match[1])
+  if (!(pid > 0)) return undefined
+  try { process.kill(pid, 0) } catch (error) { if (error.code !== "EPERM") return undefined }
+  // an exited drainer nobody reaped yet (no init reaping in some containers) is gone too
+  try { if (/^\\d+ \\(.*\\) Z/.test(fs.readFileSync("/proc/" + pid + "/stat", "utf8"))) return undefined } catch {}
+  return pid
+}
+const spooled = (dir) => {
+  try { return fs.readdirSync(dir).filter((name) => !name.startsWith(".")).length } catch { return 0 }
+}
+const waitForDrainer = (drainer) => new Promise((resolve) => {
+  const started = Date.now()
+  let quietSince = Date.now()
+  let noDrainerSince
+  let lastPid
+  const tick = () => {
+    const now = Date.now()
+    const pid = livePid(path.join(drainer.stateDir, "drainer.pid")) ?? livePid(path.join(drainer.stateDir, "drainer.lock"))
+    const pending = spooled(path.join(drainer.stateDir, "spool"))
+    const report = (outcome) => resolve({ outcome, waitedMs: now - started, pid: pid ?? lastPid, spooled: pending })
+    if (pid !== undefined) {
+      lastPid = pid
+      quietSince = now
+      noDrainerSince = undefined
+      if (now - started >= drainer.waitMs) {
+        try { process.kill(pid, "SIGTERM") } catch {}
+        return report("timeout")
+      }
+    } else if (pending > 0) {
+      noDrainerSince = noDrainerSince ?? now
+      if (now - noDrainerSince >= drainer.spoolGraceMs) return report("spool-left")
+    } else if (now - quietSince >= 300) {
+      return report(lastPid === undefined ? "none" : "exited")
+    }
+    setTimeout(tick, 100)
+  }
+  tick()
+})
+
+Promise.all([...servers, new Promise((resolve) => dns.bind(53, "127.0.0.1", resolve))]).then(() => {
   const child = spawn(command, args, { stdio: "inherit" })
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal))
   child.on("error", (error) => { console.error("relay: " + error.message); process.exit(127) })
-  child.on("exit", (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)))
+  child.on("exit", async (code, signal) => {
+    const status = code ?? 128 + (constants.signals[signal] ?? 0)
+    if (config.drainer !== undefined) {
+      const drainer = await waitForDrainer(config.drainer)
+      process.stderr.write(${JSON.stringify(RELAY_REPORT_PREFIX)} + JSON.stringify({ drainer }) + "\\n")
+    }
+    process.exit(status)
+  })
 })
 `
 
@@ -190,11 +273,29 @@ export interface ProcessResult {
   readonly durationMs: number
 }
 
+/** how the relay's wait for the hooks' drainer ended, after Codex exited */
+export interface DrainerWait {
+  /**
+   * "none": no drainer ran and nothing was left in the spool; "exited": the drainer exited by
+   * itself; "timeout": still running at the bound (then sent SIGTERM); "spool-left": spool
+   * files and no drainer to take them
+   */
+  readonly outcome: "none" | "exited" | "timeout" | "spool-left"
+  readonly waitedMs: number
+  readonly pid?: number | undefined
+  /** spool files left when the wait ended */
+  readonly spooled: number
+}
+
 export interface CodexRun extends ProcessResult {
   /** `codex exec --json` events, one per stdout line */
   readonly events: ReadonlyArray<Readonly<Record<string, unknown>>>
   /** from the `thread.started` event */
   readonly threadId: string | undefined
+  /** the signal sent by `ExecOptions.interrupt`, if it was sent */
+  readonly interruptedWith: NodeJS.Signals | undefined
+  /** undefined when the relay did not report (e.g. it was killed at the time limit) */
+  readonly drainer: DrainerWait | undefined
 }
 
 export interface JournalEntry {
@@ -206,6 +307,25 @@ export interface ExecOptions {
   /** `exec resume --last` or `exec resume <session id>` */
   readonly resume?: "last" | { readonly sessionId: string }
   readonly timeoutMs?: number
+  /**
+   * send `signal` (default SIGINT) to Codex once `when()` holds (polled every 50 ms), the way a
+   * user's Ctrl-C would reach `codex exec`; e.g. when a slow command has started
+   */
+  readonly interrupt?: { readonly when: () => boolean; readonly signal?: NodeJS.Signals }
+}
+
+/** a hooks.json matcher group */
+export interface HookGroup {
+  readonly matcher?: string
+  readonly hooks: ReadonlyArray<{ readonly type: "command"; readonly command: string; readonly timeout?: number }>
+}
+
+/** live capture into a fake Braintrust server that listens on a Unix socket */
+export interface BraintrustTarget {
+  readonly socketPath: string
+  readonly apiKey: string
+  /** BRAINTRUST_PROJECT; default "codex" */
+  readonly project?: string
 }
 
 export interface CodexSandboxOptions {
@@ -218,6 +338,18 @@ export interface CodexSandboxOptions {
   readonly timeoutMs?: number
   /** what the hooks run instead of `<repo>/bin/trace-codex hook` (for negative controls) */
   readonly hookCommand?: string
+  /** more hook groups per event, after ours (e.g. a PreToolUse hook that denies) */
+  readonly extraHooks?: Partial<Record<HookEvent, ReadonlyArray<HookGroup>>>
+  /**
+   * send the hooks' spans to this fake Braintrust server: Codex and its hooks get
+   * TRACE_TO_BRAINTRUST=true, BRAINTRUST_API_KEY, BRAINTRUST_PROJECT and BRAINTRUST_API_URL /
+   * BRAINTRUST_APP_URL = BRAINTRUST_RELAY_URL, which the relay forwards to `socketPath`
+   */
+  readonly braintrust?: BraintrustTarget
+  /** more environment for Codex and its hooks (wins over the defaults above) */
+  readonly env?: Readonly<Record<string, string>>
+  /** how long the relay waits, after Codex exited, for the drainer to finish (default 60 s) */
+  readonly drainerWaitMs?: number
 }
 
 export interface CodexSandbox {
@@ -228,8 +360,11 @@ export interface CodexSandbox {
   /** what the hooks run (quoted for `$SHELL -lc`) */
   readonly hookCommand: string
   readonly exec: (prompt: string, options?: ExecOptions) => Promise<CodexRun>
-  /** runs `bin/trace-codex` (outside the namespace: it needs no network) with this sandbox's state dir and CODEX_HOME */
-  readonly traceCodex: (args: ReadonlyArray<string>) => Promise<ProcessResult>
+  /**
+   * runs `bin/trace-codex` (outside the namespace: it needs no network) with this sandbox's
+   * state dir and CODEX_HOME, plus `env` (which does not include the hooks' Braintrust settings)
+   */
+  readonly traceCodex: (args: ReadonlyArray<string>, env?: Readonly<Record<string, string>>) => Promise<ProcessResult>
   readonly journalSessions: () => Array<string>
   readonly journal: (sessionId: string) => Array<JournalEntry>
   /** rollout files under CODEX_HOME/sessions, oldest name first */
@@ -243,7 +378,13 @@ export interface CodexSandbox {
 const runProcess = (
   command: string,
   args: ReadonlyArray<string>,
-  options: { readonly cwd: string; readonly env: NodeJS.ProcessEnv; readonly timeoutMs: number }
+  options: {
+    readonly cwd: string
+    readonly env: NodeJS.ProcessEnv
+    readonly timeoutMs: number
+    /** polled every 50 ms while the process runs; the first signal it returns is sent to the process */
+    readonly signalWhen?: () => NodeJS.Signals | undefined
+  }
 ): Promise<ProcessResult> =>
   new Promise((resolve, reject) => {
     const started = performance.now()
@@ -264,11 +405,23 @@ const runProcess = (
         }
       }
     }, options.timeoutMs)
+    const signalWhen = options.signalWhen
+    const poller = signalWhen === undefined ? undefined : setInterval(() => {
+      const signal = signalWhen()
+      if (signal === undefined || child.pid === undefined) return
+      clearInterval(poller)
+      try {
+        process.kill(child.pid, signal)
+      } catch {
+        // already gone
+      }
+    }, 50)
     let finished = false
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
       if (finished) return
       finished = true
       clearTimeout(timer)
+      clearInterval(poller)
       resolve({
         args: [command, ...args],
         exitCode,
@@ -282,6 +435,7 @@ const runProcess = (
     child.on("error", (error) => {
       finished = true
       clearTimeout(timer)
+      clearInterval(poller)
       reject(error)
     })
     child.on("close", finish)
@@ -315,6 +469,23 @@ const walkFiles = (dir: string): Array<string> =>
       )
     : []
 
+const DrainerWaitJson = Schema.parseJson(Schema.Struct({
+  drainer: Schema.Struct({
+    outcome: Schema.Literal("none", "exited", "timeout", "spool-left"),
+    waitedMs: Schema.Number,
+    pid: Schema.optional(Schema.Number),
+    spooled: Schema.Number
+  })
+}))
+const decodeDrainerWait = Schema.decodeUnknownOption(DrainerWaitJson)
+
+/** the relay's report line on stderr */
+const relayReport = (stderr: string): DrainerWait | undefined => {
+  const line = stderr.split("\n").reverse().find((text) => text.startsWith(RELAY_REPORT_PREFIX))
+  if (line === undefined) return undefined
+  return Option.getOrUndefined(Option.map(decodeDrainerWait(line.slice(RELAY_REPORT_PREFIX.length)), (report) => report.drainer))
+}
+
 const configToml = (extraConfig: string | undefined): string =>
   [
     `model = "${CODEX_MODEL}"`,
@@ -334,13 +505,16 @@ const configToml = (extraConfig: string | undefined): string =>
     ""
   ].join("\n")
 
-const hooksJson = (hookCommand: string): string =>
+const hooksJson = (hookCommand: string, extraHooks: CodexSandboxOptions["extraHooks"] = {}): string =>
   JSON.stringify(
     {
       hooks: Object.fromEntries(
         HOOK_EVENTS.map((event) => [
           event,
-          [{ hooks: [{ type: "command", command: hookCommand, timeout: SHORT_HOOK_EVENTS.has(event) ? 3 : 30 }] }]
+          [
+            { hooks: [{ type: "command", command: hookCommand, timeout: SHORT_HOOK_EVENTS.has(event) ? 3 : 30 }] },
+            ...(extraHooks[event] ?? [])
+          ]
         ])
       )
     },
@@ -381,13 +555,35 @@ export const makeCodexSandbox = (options: CodexSandboxOptions): CodexSandbox => 
 
   const hookCommand = options.hookCommand ?? TRACE_CODEX_HOOK_COMMAND
   fs.writeFileSync(path.join(codexHome, "config.toml"), configToml(options.extraConfig))
-  fs.writeFileSync(path.join(codexHome, "hooks.json"), hooksJson(hookCommand))
+  fs.writeFileSync(path.join(codexHome, "hooks.json"), hooksJson(hookCommand, options.extraHooks))
 
   const env: NodeJS.ProcessEnv = {
     ...baseEnvironment(),
     HOME: userHome,
     CODEX_HOME: codexHome,
-    TRACE_CODEX_STATE_DIR: stateDir
+    TRACE_CODEX_STATE_DIR: stateDir,
+    TRACE_CODEX_DRAIN_IDLE_MS: String(DRAIN_IDLE_MS)
+  }
+  const braintrust = options.braintrust
+  const codexEnv: NodeJS.ProcessEnv = {
+    ...env,
+    ...(braintrust === undefined ? {} : {
+      TRACE_TO_BRAINTRUST: "true",
+      BRAINTRUST_API_KEY: braintrust.apiKey,
+      BRAINTRUST_PROJECT: braintrust.project ?? "codex",
+      BRAINTRUST_API_URL: BRAINTRUST_RELAY_URL,
+      BRAINTRUST_APP_URL: BRAINTRUST_RELAY_URL
+    }),
+    ...options.env
+  }
+  const drainerWaitMs = options.drainerWaitMs ?? 60_000
+  const relayConfig: RelayConfig = {
+    forwards: [
+      { port: RELAY_PORT, socket: options.fake.socketPath },
+      ...(braintrust === undefined ? [] : [{ port: BRAINTRUST_RELAY_PORT, socket: braintrust.socketPath }])
+    ],
+    dnsLog,
+    drainer: { stateDir, waitMs: drainerWaitMs, spoolGraceMs: 5_000 }
   }
 
   const exec = async (prompt: string, execOptions: ExecOptions = {}): Promise<CodexRun> => {
@@ -396,12 +592,22 @@ export const makeCodexSandbox = (options: CodexSandboxOptions): CodexSandbox => 
     const codexArgs = resume === undefined
       ? ["exec", ...flags, prompt]
       : ["exec", "resume", ...flags, ...(resume === "last" ? ["--last"] : [resume.sessionId]), prompt]
-    const relay = ["-e", RELAY_SOURCE, options.fake.socketPath, String(RELAY_PORT), dnsLog]
+    const relay = ["-e", RELAY_SOURCE, JSON.stringify(relayConfig)]
     const command = [process.execPath, ...relay, process.execPath, CODEX_LAUNCHER, ...codexArgs]
+    const interrupt = execOptions.interrupt
+    let interruptedWith: NodeJS.Signals | undefined
     const result = await runProcess("unshare", inPrivateNetwork(resolvConf, command), {
       cwd: workDir,
-      env,
-      timeoutMs: execOptions.timeoutMs ?? options.timeoutMs ?? 60_000
+      env: codexEnv,
+      // the drainer's time comes on top of Codex's
+      timeoutMs: (execOptions.timeoutMs ?? options.timeoutMs ?? 60_000) + drainerWaitMs + 5_000,
+      ...(interrupt === undefined ? {} : {
+        signalWhen: () => {
+          if (!interrupt.when()) return undefined
+          interruptedWith = interrupt.signal ?? "SIGINT"
+          return interruptedWith
+        }
+      })
     })
     const events = parseJsonLines(result.stdout)
     const started = events.find((event) => event["type"] === "thread.started")?.["thread_id"]
@@ -409,7 +615,9 @@ export const makeCodexSandbox = (options: CodexSandboxOptions): CodexSandbox => 
       ...result,
       args: ["codex", ...codexArgs],
       events,
-      threadId: typeof started === "string" ? started : undefined
+      threadId: typeof started === "string" ? started : undefined,
+      interruptedWith,
+      drainer: relayReport(result.stderr)
     }
   }
 
@@ -425,8 +633,8 @@ export const makeCodexSandbox = (options: CodexSandboxOptions): CodexSandbox => 
     stateDir,
     hookCommand,
     exec,
-    traceCodex: (args) =>
-      runProcess(TRACE_CODEX_BIN, args, { cwd: workDir, env, timeoutMs: 60_000 }),
+    traceCodex: (args, extraEnv = {}) =>
+      runProcess(TRACE_CODEX_BIN, args, { cwd: workDir, env: { ...env, ...extraEnv }, timeoutMs: 60_000 }),
     journalSessions: () =>
       walkFiles(path.join(stateDir, "journal"))
         .filter((file) => file.endsWith(".ndjson"))

@@ -6,8 +6,11 @@
  * and can inject faults (HTTP errors, dropped connections, requests that never get an answer) so
  * tests can check what a user would see when Braintrust misbehaves.
  */
+import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
+import * as os from "node:os"
+import * as nodePath from "node:path"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -44,12 +47,20 @@ export interface FakeBraintrustOptions {
   /** when set, every other bearer token gets 401 at login and on every other endpoint */
   readonly apiKey?: string
   readonly orgName?: string
+  /**
+   * also listen on a Unix socket (same routes, same store): a client in another network
+   * namespace, such as the drainer that Codex's hooks start in codexRunner's private namespace,
+   * reaches it through a relay there
+   */
+  readonly unixSocket?: boolean
 }
 
 export interface FakeBraintrust {
   /** base URL, e.g. "http://127.0.0.1:41234"; the login answer names it as `api_url` too */
   readonly url: string
   readonly orgName: string
+  /** the Unix socket path, with `unixSocket: true` */
+  readonly socketPath: string | undefined
   /** the stored rows after applying the merge contract, by `id` */
   readonly rows: () => ReadonlyMap<string, StoredRow>
   /** every row received on /logs3, in arrival order, as sent */
@@ -239,24 +250,39 @@ export const startFakeBraintrust = async (options: FakeBraintrustOptions = {}): 
     return answer(404, { error: `no route for ${method} ${path}` })
   }
 
-  const server = http.createServer((request, response) => {
-    handle(request, response).catch(() => {
-      request.socket.destroy()
+  const makeServer = () => {
+    const created = http.createServer((request, response) => {
+      handle(request, response).catch(() => {
+        request.socket.destroy()
+      })
     })
-  })
-  server.on("connection", (socket) => {
-    if (down) {
-      socket.resetAndDestroy()
-      return
-    }
-    sockets.add(socket)
-    socket.on("close", () => sockets.delete(socket))
-  })
+    created.on("connection", (socket: Socket) => {
+      if (down) {
+        // a Unix socket has no RST: a plain destroy is the closest
+        if (socket.remoteAddress !== undefined) socket.resetAndDestroy()
+        else socket.destroy()
+        return
+      }
+      sockets.add(socket)
+      socket.on("close", () => sockets.delete(socket))
+    })
+    return created
+  }
+  const server = makeServer()
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject)
     server.listen(0, "127.0.0.1", () => resolve())
   })
+  const socketDir = options.unixSocket === true ? fs.mkdtempSync(nodePath.join(os.tmpdir(), "fake-braintrust-")) : undefined
+  const socketPath = socketDir === undefined ? undefined : nodePath.join(socketDir, "braintrust.sock")
+  const socketServer = socketPath === undefined ? undefined : makeServer()
+  if (socketServer !== undefined && socketPath !== undefined) {
+    await new Promise<void>((resolve, reject) => {
+      socketServer.once("error", reject)
+      socketServer.listen(socketPath, () => resolve())
+    })
+  }
   const address: AddressInfo | string | null = server.address()
   if (address === null || typeof address === "string") {
     throw new Error("fake Braintrust server has no TCP address")
@@ -266,6 +292,7 @@ export const startFakeBraintrust = async (options: FakeBraintrustOptions = {}): 
   return {
     url: baseUrl,
     orgName,
+    socketPath,
     rows: () => new Map(stored),
     rawRows: () => [...raw],
     requests: () => [...requests],
@@ -282,7 +309,10 @@ export const startFakeBraintrust = async (options: FakeBraintrustOptions = {}): 
     setDown: (value) => {
       down = value
       if (value) {
-        for (const socket of sockets) socket.resetAndDestroy()
+        for (const socket of sockets) {
+          if (socket.remoteAddress !== undefined) socket.resetAndDestroy()
+          else socket.destroy()
+        }
       }
     },
     setHang: (value) => {
@@ -293,11 +323,16 @@ export const startFakeBraintrust = async (options: FakeBraintrustOptions = {}): 
       down = false
       hang = false
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      })
+    close: async () => {
+      const closing = [server, ...(socketServer === undefined ? [] : [socketServer])].map((each) =>
+        new Promise<void>((resolve) => {
+          each.closeAllConnections()
+          each.close(() => resolve())
+        })
+      )
+      await Promise.all(closing)
+      if (socketDir !== undefined) fs.rmSync(socketDir, { recursive: true, force: true })
+    }
   }
 }
 

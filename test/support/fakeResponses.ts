@@ -126,12 +126,23 @@ export const think = (...summary: ReadonlyArray<string>): OutputItem => ({
   encryptedContent: `fake-encrypted-${summary.length}`
 })
 
-/** Codex's unified-exec shell tool; its hook `tool_name` is `Bash` */
-export const execCommand = (callId: string, cmd: string): OutputItem => ({
+/**
+ * Codex's unified-exec shell tool; its hook `tool_name` is `Bash`. Codex waits up to
+ * `yieldTimeMs` for the command before it answers the model with what ran so far.
+ */
+export const execCommand = (callId: string, cmd: string, yieldTimeMs = 1000): OutputItem => ({
   type: "function_call",
   name: "exec_command",
   callId,
-  arguments: { cmd, yield_time_ms: 1000 }
+  arguments: { cmd, yield_time_ms: yieldTimeMs }
+})
+
+/** a call of any function tool, e.g. one Codex does not have */
+export const callTool = (callId: string, name: string, args: Json): OutputItem => ({
+  type: "function_call",
+  name,
+  callId,
+  arguments: args
 })
 
 /** the freeform apply_patch tool (a custom tool call) */
