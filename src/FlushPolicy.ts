@@ -13,6 +13,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { SESSION_END_WAIT_MS, TURN_END_WAIT_MS } from "./commands/hook"
 
 export interface FlushPolicyService {
   /** deliver when this many distinct spans are pending */
@@ -28,11 +29,12 @@ export interface FlushPolicySettings {
   readonly sessionEndTimeout: Duration.Duration
 }
 
+/** the hook path (commands/hook.ts, bin/trace-codex-hook) applies the same rule without Effect */
 export const defaultFlushPolicySettings: FlushPolicySettings = {
   batchRows: 500,
   flushOnTurnEnd: false,
-  turnEndTimeout: Duration.seconds(10),
-  sessionEndTimeout: Duration.millis(2500)
+  turnEndTimeout: Duration.millis(TURN_END_WAIT_MS),
+  sessionEndTimeout: Duration.millis(SESSION_END_WAIT_MS)
 }
 
 export const makeFlushPolicy = (settings: FlushPolicySettings): FlushPolicyService => ({
@@ -47,7 +49,10 @@ export const makeFlushPolicy = (settings: FlushPolicySettings): FlushPolicyServi
 const settingsConfig: Config.Config<FlushPolicySettings> = Config.all({
   batchRows: Config.integer("TRACE_CODEX_BATCH_ROWS").pipe(Config.withDefault(defaultFlushPolicySettings.batchRows)),
   flushOnTurnEnd: Config.boolean("BRAINTRUST_FLUSH_ON_TURN_END").pipe(Config.withDefault(false)),
-  turnEndTimeout: Config.duration("TRACE_CODEX_TURN_END_TIMEOUT").pipe(Config.withDefault(defaultFlushPolicySettings.turnEndTimeout)),
+  turnEndTimeout: Config.integer("TRACE_CODEX_TURN_END_TIMEOUT_MS").pipe(
+    Config.map((ms) => Duration.millis(ms)),
+    Config.withDefault(defaultFlushPolicySettings.turnEndTimeout)
+  ),
   sessionEndTimeout: Config.succeed(defaultFlushPolicySettings.sessionEndTimeout)
 })
 
