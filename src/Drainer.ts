@@ -17,6 +17,7 @@ import { decodeRolloutLine } from "./domain/Rollout"
 import type { SpanRow } from "./domain/SpanRow"
 import { intakeSpool, journalSessions, journalSize, readJournal, removeAbandonedSpool } from "./Journal"
 import { applyHookPayload, decorateRow, emptyHookFacts, type HookFacts, rowsFor } from "./live/hookFacts"
+import { writeAtomically } from "./live/durable"
 import { SAFE_ID, type StateLayout } from "./live/layout"
 import { finishSession, reduceLine } from "./reducer/session"
 import { initialSessionState, type ReducerOptions, type SessionState } from "./reducer/state"
@@ -103,19 +104,6 @@ const errorText = (cause: unknown): string => (cause instanceof Error ? cause.me
 
 // ---------------------------------------------------------------------------------------------
 // files
-
-const writeAtomically = (dir: string, name: string, text: string): void => {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const tmp = join(dir, `.${name}.${process.pid}.tmp`)
-  const fd = fs.openSync(tmp, "w", 0o600)
-  try {
-    fs.writeSync(fd, text)
-    fs.fsyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
-  }
-  fs.renameSync(tmp, join(dir, name))
-}
 
 const readJson = (path: string): unknown => {
   try {

@@ -14,6 +14,7 @@ import * as fs from "node:fs"
 import { join } from "node:path"
 import type { JsonObject } from "./domain/HookPayload"
 import { decodeHookPayload } from "./HookReader"
+import { writeDurably } from "./live/durable"
 import { receivedAtMsOf, SAFE_ID, SPOOL_ID, type StateLayout } from "./live/layout"
 
 export class JournalError extends Data.TaggedError("JournalError")<{
@@ -63,16 +64,6 @@ const tailIds = (path: string): Set<string> => {
     if (fd !== undefined) fs.closeSync(fd)
   }
   return ids
-}
-
-const appendDurably = (path: string, text: string): void => {
-  const fd = fs.openSync(path, "a", 0o600)
-  try {
-    fs.writeSync(fd, text)
-    fs.fsyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
-  }
 }
 
 const ABANDONED_TMP_MS = 10 * 60_000
@@ -160,7 +151,7 @@ export const intakeSpool = (layout: StateLayout): Effect.Effect<IntakeResult, Jo
           known.set(journal, seen)
         }
         if (!seen.has(id)) {
-          appendDurably(path, line + "\n")
+          writeDurably(path, line + "\n", "a")
           seen.add(id)
           entries++
           if (journal !== UNDECODABLE_JOURNAL) grown.add(journal)
