@@ -11,63 +11,9 @@ import { renderTree } from "../src/commands/render"
 import { checkTreeInvariants } from "../src/domain/invariants"
 import type { SpanRow } from "../src/domain/SpanRow"
 import { SpanKeys } from "../src/domain/ids"
-import { rawLines, rolloutFiles, SCENARIOS, type Scenario } from "./support/fixtures"
+import { rolloutFiles, SCENARIOS, type Scenario } from "./support/fixtures"
 import { importToMemory } from "./support/pipeline"
-
-interface ThreadFacts {
-  readonly threadId: string
-  readonly responseIds: Set<string>
-  readonly toolCalls: number
-  readonly compactions: number
-  readonly finalInput: number
-  readonly finalOutput: number
-  readonly firstTimeMs: number
-  readonly parentTurnId: string | undefined
-  readonly parentThreadId: string | undefined
-}
-
-type Json = Record<string, unknown>
-const obj = (u: unknown): Json => (typeof u === "object" && u !== null ? (u as Json) : {})
-
-/** What the raw rollout says, read without any trace-codex code. */
-const factsOf = (file: string): ThreadFacts => {
-  const lines = rawLines(file)
-  const meta = obj(lines.find((l) => l["type"] === "session_meta")?.["payload"])
-  const responseIds = new Set<string>()
-  let toolCalls = 0
-  let compactions = 0
-  let finalInput = 0
-  let finalOutput = 0
-  let parentTurnId: string | undefined
-  for (const l of lines) {
-    const p = obj(l["payload"])
-    if (l["type"] === "token_usage_record") responseIds.add(String(p["response_id"]))
-    if (l["type"] === "response_item" && ["function_call", "custom_tool_call", "tool_search_call"].includes(String(p["type"]))) toolCalls++
-    if (l["type"] === "compacted") compactions++
-    if (l["type"] === "event_msg" && p["type"] === "token_count") {
-      const total = obj(obj(p["info"])["total_token_usage"])
-      finalInput = Number(total["input_tokens"] ?? 0)
-      finalOutput = Number(total["output_tokens"] ?? 0)
-    }
-    if (l["type"] === "event_msg" && p["type"] === "task_started" && parentTurnId === undefined) {
-      const pt = obj(p["turn_attribution"])["parent_turn_id"]
-      if (typeof pt === "string") parentTurnId = pt
-    }
-  }
-  const firstLine = Date.parse(String(lines[0]?.["timestamp"]))
-  const metaTime = Date.parse(String(meta["timestamp"]))
-  return {
-    threadId: String(meta["id"]),
-    responseIds,
-    toolCalls,
-    compactions,
-    finalInput,
-    finalOutput,
-    firstTimeMs: Math.min(firstLine, Number.isFinite(metaTime) ? metaTime : firstLine),
-    parentTurnId,
-    parentThreadId: typeof meta["parent_thread_id"] === "string" ? meta["parent_thread_id"] : undefined
-  }
-}
+import { type ThreadFacts, threadFacts } from "./support/rolloutFacts"
 
 /** the spans of one thread: those under its scope root (the session root or its subagent span) */
 const spansOfThread = (rows: ReadonlyArray<SpanRow>, threadId: string, isSubagent: boolean): Array<SpanRow> => {
@@ -114,7 +60,7 @@ describe("golden traces from real Codex 0.169 captures", () => {
         expect(summary.sessions).toBe(1)
         expect(checkTreeInvariants(rows)).toEqual([])
 
-        const facts = files.map(factsOf)
+        const facts = files.map(threadFacts)
         const root = rows.find((r) => r.span_parents.length === 0)!
         expect(root.span_attributes.name).toBe("codex: work")
         expect(root.metrics.start).toBe(facts[0]!.firstTimeMs / 1000)
@@ -127,8 +73,8 @@ describe("golden traces from real Codex 0.169 captures", () => {
           expect(llm.length).toBe(f.responseIds.size)
           expect(new Set(llm.map((r) => r.metadata["response_id"]))).toEqual(f.responseIds)
           // per-thread token totals equal Codex's own final totals
-          expect(llm.reduce((s, r) => s + (r.metrics["prompt_tokens"] ?? 0), 0)).toBe(f.finalInput)
-          expect(llm.reduce((s, r) => s + (r.metrics["completion_tokens"] ?? 0), 0)).toBe(f.finalOutput)
+          expect(llm.reduce((s, r) => s + (r.metrics["prompt_tokens"] ?? 0), 0)).toBe(f.finalInputTokens)
+          expect(llm.reduce((s, r) => s + (r.metrics["completion_tokens"] ?? 0), 0)).toBe(f.finalOutputTokens)
           expect(own.filter((r) => r.span_attributes.type === "tool").length).toBe(f.toolCalls)
           expect(own.filter((r) => r.span_attributes.name === "compaction").length).toBe(f.compactions)
           if (sub) {
