@@ -1,8 +1,9 @@
 /**
  * Which sessions `import` has already delivered, so an interrupted or repeated import picks up
  * where it stopped: `<state dir>/imports.ndjson`, one line per delivered session with the size
- * and modification time of each of its rollout files and the sink it went to. A session is
- * skipped only when every file is unchanged and it went to the same sink; a session that grew
+ * and modification time of each of its rollout files and where it went (the sink and the
+ * settings its rows were built with). A session is skipped only when every file is unchanged
+ * and it went to the same destination; a session that grew
  * (resumed, or still live) is imported again, which replaces its spans (same ids).
  */
 import * as fs from "node:fs"
@@ -23,9 +24,9 @@ export interface LedgerEntry {
 }
 
 export interface ImportLedger {
-  /** delivered before, to this sink, from the same bytes */
-  readonly isDone: (plan: SessionPlan, sink: string) => boolean
-  readonly record: (plan: SessionPlan, sink: string) => void
+  /** delivered before, to this destination (sink and settings), from the same bytes */
+  readonly isDone: (plan: SessionPlan, destination: string) => boolean
+  readonly record: (plan: SessionPlan, destination: string) => void
 }
 
 const statFile = (path: string): LedgerFile | undefined => {

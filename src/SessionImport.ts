@@ -61,6 +61,8 @@ export interface ImportOptions {
   readonly onProgress?: (done: number, total: number) => Effect.Effect<void>
   /** resumable imports: sessions already delivered unchanged are skipped, delivered ones recorded */
   readonly ledger?: ImportLedger | undefined
+  /** what the ledger compares: the sink and the settings rows are built with (default: the sink's name) */
+  readonly destination?: string | undefined
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,10 +264,11 @@ export const importPaths = (paths: ReadonlyArray<string>, options: ImportOptions
     let done = 0
     let unchanged = 0
     const ledger = options.dryRun ? undefined : options.ledger
+    const destination = options.destination ?? sink.name
     const deliver = (rows: ReadonlyArray<SpanRow>): Effect.Effect<void, SpanSinkError> => (options.dryRun ? Effect.void : sink.write(rows))
     for (const plan of plans) {
       files += plan.files.length
-      if (ledger?.isDone(plan, sink.name)) {
+      if (ledger?.isDone(plan, destination)) {
         unchanged++
         done++
         if (options.onProgress) yield* options.onProgress(done, plans.length)
@@ -278,7 +281,7 @@ export const importPaths = (paths: ReadonlyArray<string>, options: ImportOptions
         spans += result.right.spans
         malformedLines += result.right.malformedLines
         errors.push(...result.right.errors)
-        if (result.right.errors.length === 0) ledger?.record(plan, sink.name)
+        if (result.right.errors.length === 0) ledger?.record(plan, destination)
       }
       done++
       if (options.onProgress) yield* options.onProgress(done, plans.length)

@@ -9,10 +9,12 @@ import * as Command from "@effect/cli/Command"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
+import * as ConfigError from "effect/ConfigError"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { CliFailure } from "./commands/errors"
+import { configCommand } from "./commands/config"
 import { drainCommand } from "./commands/drain"
 import { flushCommand } from "./commands/flush"
 import { runHook } from "./commands/hook"
@@ -21,6 +23,7 @@ import { showCommand } from "./commands/show"
 import { statusCommand } from "./commands/status"
 import { FlushPolicy } from "./FlushPolicy"
 import { SessionReducer } from "./SessionReducer"
+import { SettingsError } from "./Settings"
 import { SelectedSpanSink } from "./SinkSelection"
 import { TranscriptParser } from "./TranscriptParser"
 
@@ -37,7 +40,7 @@ const hookCommand = Command.make("hook", {}, () =>
 
 const root = Command.make("trace-codex").pipe(
   Command.withDescription("Trace OpenAI Codex CLI sessions into Braintrust: sessions, turns, model calls, tool calls, subagents and compactions as spans."),
-  Command.withSubcommands([importCommand, showCommand, hookCommand, drainCommand, flushCommand, statusCommand])
+  Command.withSubcommands([importCommand, showCommand, hookCommand, drainCommand, flushCommand, statusCommand, configCommand])
 )
 
 const cli = Command.run(root, { name: "trace-codex", version: VERSION })
@@ -49,11 +52,20 @@ const ServicesLive = Layer.mergeAll(SessionReducer.layer({ emitOpenSpans: false 
 
 const main = () =>
   cli(process.argv).pipe(
+    // inside the handlers below, so a layer that cannot be built (bad configuration) is reported
+    Effect.provide(ServicesLive),
     Effect.catchAll((error) =>
       Effect.sync(() => {
         process.exitCode = 1
         if (error instanceof CliFailure) {
           if (error.silent !== true) process.stderr.write(`trace-codex: ${error.message}\n`)
+        } else if (error instanceof SettingsError) {
+          // a usage error: the message names the variable or config.json key to fix
+          process.exitCode = 2
+          for (const line of error.message.split("\n")) process.stderr.write(`trace-codex: ${line}\n`)
+        } else if (ConfigError.isConfigError(error)) {
+          process.exitCode = 2
+          process.stderr.write(`trace-codex: ${String(error)}\n`)
         } else if (!ValidationError.isValidationError(error)) {
           // configuration errors and the like; @effect/cli has already printed usage errors
           process.stderr.write(`trace-codex: ${String(error)}\n`)
@@ -66,7 +78,6 @@ const main = () =>
         process.exitCode = 2
       })
     ),
-    Effect.provide(ServicesLive),
     NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
   )
 

@@ -9,7 +9,7 @@ import { logLine, runDrainer } from "../Drainer"
 import { listSpool } from "../Journal"
 import { stateLayout } from "../live/layout"
 import { acquireLock, holdLock, releaseLock } from "../live/lock"
-import { environmentSessionSetup, envMs } from "../live/sessionSetup"
+import { envMs, settingsSessionSetup } from "../live/sessionSetup"
 import { FlushPolicy } from "../FlushPolicy"
 import { StateDir } from "../StateDir"
 
@@ -21,7 +21,7 @@ export const drainCommand = Command.make("drain", {}, () =>
     // started without setsid (macOS) a drainer would die with the terminal: it ends on idle only
     process.on("SIGHUP", () => {})
     process.on("SIGINT", () => {})
-    const sessionSetup = yield* environmentSessionSetup
+    const sessionSetup = yield* settingsSessionSetup((message) => logLine(layout, message))
     const policy = yield* FlushPolicy
     // a hook that spooled while this drainer was exiting saw its pid and started none: look again
     // after letting go of the lock, and go on if something arrived
@@ -40,7 +40,7 @@ export const drainCommand = Command.make("drain", {}, () =>
       logLine(layout, `drainer idle, exiting: ${result.spans} spans delivered for ${result.sessions} sessions${result.undelivered.length > 0 ? `, ${result.undelivered.length} still failing` : ""}`)
       if (listSpool(layout).length === 0) break
     }
-  }).pipe(Effect.provide(StateDir.layer))
+  }).pipe(Effect.scoped, Effect.provide(StateDir.layer))
 ).pipe(
   Command.withDescription(
     "Deliver what the hooks recorded (runs in the background; the hook starts it). Holds a lock so one runs per state directory, and exits after TRACE_CODEX_DRAIN_IDLE_MS (default 30000) without activity."

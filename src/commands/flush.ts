@@ -8,11 +8,11 @@ import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { runDrainer, sessionCaughtUp } from "../Drainer"
+import { logLine, runDrainer, sessionCaughtUp } from "../Drainer"
 import { journalSessions, listSpool } from "../Journal"
 import { stateLayout, type StateLayout } from "../live/layout"
 import { acquireLock, holdLock, liveDrainer, releaseLock } from "../live/lock"
-import { environmentSessionSetup } from "../live/sessionSetup"
+import { settingsSessionSetup } from "../live/sessionSetup"
 import { FlushPolicy } from "../FlushPolicy"
 import { StateDir } from "../StateDir"
 import { CliFailure } from "./errors"
@@ -47,7 +47,7 @@ export const flushCommand = Command.make("flush", { session, timeout }, (args) =
       yield* Console.error("a drainer is running: waiting for it to deliver")
       undelivered = (yield* waitForDrainer(layout, only, deadlineMs)).map((sessionId) => ({ sessionId, error: undefined }))
     } else {
-      const sessionSetup = yield* environmentSessionSetup
+      const sessionSetup = yield* settingsSessionSetup((message) => logLine(layout, message))
       const result = yield* runDrainer({
         layout,
         sessionSetup,
@@ -71,7 +71,7 @@ export const flushCommand = Command.make("flush", { session, timeout }, (args) =
       })
     }
     yield* Console.log(only ? `session ${only[0]} delivered` : "everything delivered")
-  }).pipe(Effect.provide(StateDir.layer))
+  }).pipe(Effect.scoped, Effect.provide(StateDir.layer))
 ).pipe(
   Command.withDescription(
     "Deliver everything the hooks recorded now (all sessions, or --session ID). Exits 1 if something could not be delivered within --timeout seconds."

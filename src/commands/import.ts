@@ -11,8 +11,10 @@ import * as Option from "effect/Option"
 import { join } from "node:path"
 import { openImportLedger } from "../ImportLedger"
 import { importPaths } from "../SessionImport"
+import { forImport, loadSettings, persistableSettings } from "../Settings"
+import { ImportServices } from "../SinkSelection"
 import { SpanSink } from "../SpanSink"
-import { codexHomeConfig, stateDirConfig } from "../StateDir"
+import { codexHomeConfig, StateDir, stateDirConfig } from "../StateDir"
 import { CliFailure } from "./errors"
 
 const paths = Args.text({ name: "path" }).pipe(
@@ -63,6 +65,8 @@ export const importCommand = Command.make("import", { paths, all, since, dryRun,
     const summary = yield* importPaths(targets, {
       dryRun: args.dryRun,
       ledger: args.force ? undefined : openImportLedger(yield* stateDirConfig),
+      // changed settings (project, redaction, metadata, parent span) mean different rows: send again
+      destination: `${sink.name} ${JSON.stringify(Option.getOrUndefined(Option.map(yield* Effect.option(loadSettings), (s) => persistableSettings(forImport(s)))))}`,
       ...(Option.isSome(sinceMs) ? { sinceMs: sinceMs.value } : {}),
       onProgress: progress
     })
@@ -72,7 +76,7 @@ export const importCommand = Command.make("import", { paths, all, since, dryRun,
     const skipped = summary.unchanged > 0 ? `, ${summary.unchanged} unchanged since the last import skipped (--force sends them again)` : ""
     yield* Console.log(`imported ${summary.sessions} sessions, ${summary.spans} spans, ${summary.errors.length} errors (${where}${malformed}${skipped})`)
     if (summary.errors.length > 0) return yield* new CliFailure({ message: `${summary.errors.length} problems, listed above`, silent: true })
-  })
+  }).pipe(Effect.provide(ImportServices), Effect.provide(StateDir.layer))
 ).pipe(
   Command.withDescription(
     "Trace past Codex sessions from their rollout files. Folders are searched recursively; subagent rollouts beside a session nest under the turn that spawned them. Re-importing sends the same span ids again, so it never duplicates a trace."

@@ -1,6 +1,8 @@
 /**
  * `trace-codex show <session-id | rollout path>`: print a session's span tree in the terminal.
- * Reads the rollout directly; no network, nothing delivered.
+ * Reads the rollout directly; no network, nothing delivered. `--redacted` previews the upload:
+ * the rows `import` would deliver with the current settings (parent span, additional metadata),
+ * after the sinks' secret redaction.
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
@@ -10,7 +12,10 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { checkTreeInvariants } from "../domain/invariants"
 import { findRolloutById, loadSessionRows, planFromPaths } from "../SessionImport"
-import { codexHomeConfig } from "../StateDir"
+import { SessionReducer } from "../SessionReducer"
+import { loadSettings, redactorFor } from "../Settings"
+import { importReducerOptions } from "../SinkSelection"
+import { codexHomeConfig, StateDir } from "../StateDir"
 import { CliFailure } from "./errors"
 import { renderTree } from "./render"
 
@@ -18,9 +23,12 @@ const target = Args.text({ name: "session-id | rollout path" }).pipe(
   Args.withDescription("a session id (looked up under $CODEX_HOME/sessions and archived_sessions) or a rollout file")
 )
 const json = Options.boolean("json").pipe(Options.withDescription("print the span rows as JSON lines instead of a tree"))
+const redacted = Options.boolean("redacted").pipe(
+  Options.withDescription("show the rows exactly as they would be uploaded: with the settings' parent span and metadata, secrets redacted")
+)
 const check = Options.boolean("check").pipe(Options.withDescription("also verify the span-tree invariants (one root, parents exist, children inside parents)"))
 
-export const showCommand = Command.make("show", { target, json, check }, (args) =>
+export const showCommand = Command.make("show", { target, json, check, redacted }, (args) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     let path = args.target
@@ -35,7 +43,16 @@ export const showCommand = Command.make("show", { target, json, check }, (args) 
     const { plans, errors } = yield* planFromPaths([path])
     const plan = plans[0]
     if (!plan) return yield* new CliFailure({ message: `${path}: ${errors[0]?.message ?? "not a Codex rollout"}` })
-    const { result, rows } = yield* loadSessionRows(plan)
+    const settings = args.redacted ? yield* Effect.provide(loadSettings, StateDir.layer) : undefined
+    const redactor = settings === undefined ? undefined : redactorFor(settings)
+    const loaded = settings === undefined
+      ? loadSessionRows(plan)
+      : Effect.provide(loadSessionRows(plan), SessionReducer.layer(importReducerOptions(settings)))
+    const { result, rows: reduced } = yield* loaded
+    const rows = redactor === undefined ? reduced : reduced.map(redactor.redactRow)
+    if (settings !== undefined && redactor === undefined) {
+      yield* Console.error("redaction is switched off (TRACE_CODEX_REDACT / redact in config.json): this is what would be uploaded")
+    }
     if (args.json) for (const r of rows) yield* Console.log(JSON.stringify(r))
     else yield* Console.log(renderTree(rows, { color: process.stdout.isTTY === true }))
     if (result.malformedLines > 0) yield* Console.error(`${result.malformedLines} malformed lines were skipped`)

@@ -1,10 +1,22 @@
 /**
  * What the drainer needs to know about a session before it reduces it: where its rows go and
- * how they are built. Shared by `drain` and `flush`.
+ * how they are built, from the settings the session started with (SPEC §5: "a session keeps
+ * the settings it started with", resume included). The first time the drainer sees a session it
+ * takes the current settings (its environment — that of the Codex process whose hook started
+ * it — over config.json) and stores them, without the API key, in the session's checkpoint;
+ * later drainers restore them from there, with the API key of their own environment.
  */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import { defaultReducerOptions, type ReducerOptions } from "../reducer/state"
+import { defaultSettings, loadSettings, PersistedSettings, persistableSettings, reducerOptionsFor, restoreSettings, type Settings, sinkLayerFor } from "../Settings"
 import { SpanSink, type SpanSinkService } from "../SpanSink"
+import type { StateDir } from "../StateDir"
 
 export interface SessionSetup {
   readonly sink: SpanSinkService
@@ -16,12 +28,40 @@ export interface SessionSetup {
 /** live capture shows running sessions: open spans are sent as they start */
 export const liveReducerOptions: ReducerOptions = { ...defaultReducerOptions, emitOpenSpans: true }
 
-/** every session goes to the sink of this process's environment */
-export const environmentSessionSetup = Effect.gen(function* () {
-  const sink = yield* SpanSink
-  return (_sessionId: string, _persisted: unknown): Effect.Effect<SessionSetup> =>
-    Effect.succeed({ sink, options: liveReducerOptions, settings: undefined })
-})
+const decodePersisted = Schema.decodeUnknownOption(PersistedSettings)
+
+/**
+ * Session setup from settings. Sinks are built once per distinct settings and live as long as
+ * the drainer (the surrounding scope). `onInvalid` hears about settings that cannot be read;
+ * such sessions go to the local store, so nothing is sent anywhere nobody meant.
+ */
+export const settingsSessionSetup = (onInvalid: (message: string) => void) =>
+  Effect.gen(function* () {
+    const current: Settings = yield* loadSettings.pipe(
+      Effect.catchTag("SettingsError", (e) =>
+        Effect.sync(() => {
+          onInvalid(`invalid settings, sessions go to the local store until they are fixed: ${e.message}`)
+          return { ...defaultSettings, traceToBraintrust: false }
+        })
+      )
+    )
+    const context = yield* Effect.context<StateDir | FileSystem.FileSystem | Scope.Scope>()
+    const sinks = new Map<string, SpanSinkService>()
+    return (_sessionId: string, persisted: unknown): Effect.Effect<SessionSetup> =>
+      Effect.gen(function* () {
+        const stored = decodePersisted(persisted)
+        const settings = Option.isSome(stored) ? restoreSettings(stored.value, current.apiKey) : current
+        const kept = persistableSettings(settings)
+        const key = JSON.stringify([kept, settings.apiKey !== undefined])
+        let sink = sinks.get(key)
+        if (!sink) {
+          const built = yield* Layer.build(sinkLayerFor(settings))
+          sink = Context.get(built, SpanSink)
+          sinks.set(key, sink)
+        }
+        return { sink, options: reducerOptionsFor(settings, liveReducerOptions), settings: kept }
+      }).pipe(Effect.provide(context))
+  })
 
 export const envMs = (name: string, fallback: number): number => {
   const raw = process.env[name]

@@ -10,6 +10,7 @@
 import type { ContentPart, RolloutLine, SessionMeta } from "../domain/Rollout"
 import { SpanKeys } from "../domain/ids"
 import type { SpanRow } from "../domain/SpanRow"
+import { stripUrlCredentials } from "../redaction"
 import { type ChatMessage, emptyHistory, pushMessage, resetHistory } from "./history"
 import { subagentRow } from "./rows"
 import {
@@ -144,7 +145,7 @@ const onSessionMeta = (ctx: Ctx, scope: ScopeState, meta: SessionMeta, timeMs: n
       forked_from_id: meta.forked_from_id ?? undefined,
       git_commit_sha: meta.git?.commit_hash ?? undefined,
       git_branch: meta.git?.branch ?? undefined,
-      git_origin_url: meta.git?.repository_url ?? undefined
+      git_origin_url: stripUrlCredentials(meta.git?.repository_url)
     })
   } else {
     const parentThreadId = meta.parent_thread_id ?? stringField(spawn, "parent_thread_id")
