@@ -14,6 +14,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { SESSION_END_WAIT_MS, TURN_END_WAIT_MS } from "./commands/hook"
+import { loadSettings } from "./Settings"
+import { StateDir } from "./StateDir"
 
 export interface FlushPolicyService {
   /** deliver when this many distinct spans are pending */
@@ -46,9 +48,9 @@ export const makeFlushPolicy = (settings: FlushPolicySettings): FlushPolicyServi
   }
 })
 
-const settingsConfig: Config.Config<FlushPolicySettings> = Config.all({
+/** the tuning knobs; whether Stop waits comes from the settings (Settings.ts), which own that name */
+const tuningConfig = Config.all({
   batchRows: Config.integer("TRACE_CODEX_BATCH_ROWS").pipe(Config.withDefault(defaultFlushPolicySettings.batchRows)),
-  flushOnTurnEnd: Config.boolean("BRAINTRUST_FLUSH_ON_TURN_END").pipe(Config.withDefault(false)),
   turnEndTimeout: Config.integer("TRACE_CODEX_TURN_END_TIMEOUT_MS").pipe(
     Config.map((ms) => Duration.millis(ms)),
     Config.withDefault(defaultFlushPolicySettings.turnEndTimeout)
@@ -57,7 +59,18 @@ const settingsConfig: Config.Config<FlushPolicySettings> = Config.all({
 })
 
 export class FlushPolicy extends Context.Tag("trace-codex/FlushPolicy")<FlushPolicy, FlushPolicyService>() {
-  /** from the environment (BRAINTRUST_FLUSH_ON_TURN_END, TRACE_CODEX_BATCH_ROWS) */
-  static readonly layer = Layer.effect(FlushPolicy, Effect.map(settingsConfig, makeFlushPolicy))
+  /** from the settings (flushOnTurnEnd) and the environment (TRACE_CODEX_BATCH_ROWS, TRACE_CODEX_TURN_END_TIMEOUT_MS) */
+  static readonly layer = Layer.effect(
+    FlushPolicy,
+    Effect.gen(function* () {
+      const tuning = yield* tuningConfig
+      // invalid settings are reported by the commands that use them; here they mean "do not wait"
+      const flushOnTurnEnd = yield* loadSettings.pipe(
+        Effect.map((s) => s.flushOnTurnEnd),
+        Effect.orElseSucceed(() => false)
+      )
+      return makeFlushPolicy({ ...tuning, flushOnTurnEnd })
+    })
+  ).pipe(Layer.provide(StateDir.layer))
   static readonly Default = Layer.succeed(FlushPolicy, makeFlushPolicy(defaultFlushPolicySettings))
 }
