@@ -9,6 +9,7 @@
  * so a crash, a kill -9 or a Braintrust outage delays rows but never loses or duplicates them
  * (ids are deterministic: a row sent twice overwrites itself).
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
@@ -73,6 +74,8 @@ export interface DrainerOptions {
   readonly now?: () => number
   /** checked every poll: false stops the loop (the lock was lost) */
   readonly keepGoing?: () => boolean
+  /** daemon: give up an attempt (and retry later) after this long; default 120 s */
+  readonly attemptTimeoutMs?: number
   /** daemon: keep retrying failed deliveries this long after the last input before exiting */
   readonly retryWindowMs?: number
 }
@@ -348,8 +351,16 @@ export const runDrainer = (options: DrainerOptions) =>
         return delivered
       })
 
+    /** a sink that accepts connections but never answers must not hold the loop (or flush) forever */
+    const attemptLimitMs = (): number =>
+      options.mode === "flush" && options.deadlineMs !== undefined ? Math.max(1, options.deadlineMs - now()) : options.attemptTimeoutMs ?? 120_000
+
     const attempt = (s: LiveSession) =>
       drainSession(s).pipe(
+        Effect.timeoutFail({
+          duration: attemptLimitMs(),
+          onTimeout: () => new Error(`no answer from the ${s.sink.name} sink within ${Math.round(attemptLimitMs() / 1000)} s`)
+        }),
         Effect.tap((n) =>
           Effect.sync(() => {
             if (n > 0) {
@@ -373,7 +384,7 @@ export const runDrainer = (options: DrainerOptions) =>
             s.failedAttempts++
             const delayMs = Math.min(60_000, 1000 * 2 ** Math.min(6, s.failedAttempts - 1))
             s.nextAttemptMs = now() + delayMs
-            s.lastError = errorText(cause.toString())
+            s.lastError = errorText(Cause.squash(cause)).split("\n")[0]
             s.lastErrorAtMs = now()
             logLine(layout, `session ${s.id}: delivery failed (attempt ${s.failedAttempts}, next in ${delayMs} ms): ${s.lastError}`)
             writeStatus(s)

@@ -8,7 +8,7 @@ import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { logLine, runDrainer, sessionCaughtUp } from "../Drainer"
+import { logLine, readSessionStatus, runDrainer, sessionCaughtUp } from "../Drainer"
 import { journalSessions, listSpool } from "../Journal"
 import { stateLayout, type StateLayout } from "../live/layout"
 import { acquireLock, holdLock, liveDrainer, releaseLock } from "../live/lock"
@@ -45,7 +45,7 @@ export const flushCommand = Command.make("flush", { session, timeout }, (args) =
     let undelivered: Array<{ readonly sessionId: string; readonly error: string | undefined }>
     if (liveDrainer(layout) || !acquireLock(layout)) {
       yield* Console.error("a drainer is running: waiting for it to deliver")
-      undelivered = (yield* waitForDrainer(layout, only, deadlineMs)).map((sessionId) => ({ sessionId, error: undefined }))
+      undelivered = (yield* waitForDrainer(layout, only, deadlineMs)).map((sessionId) => ({ sessionId, error: readSessionStatus(layout, sessionId)?.lastError }))
     } else {
       const sessionSetup = yield* settingsSessionSetup((message) => logLine(layout, message))
       const result = yield* runDrainer({
@@ -62,7 +62,7 @@ export const flushCommand = Command.make("flush", { session, timeout }, (args) =
       }).pipe(Effect.ensuring(Effect.sync(() => releaseLock(layout))))
       undelivered = [...result.undelivered]
       // sessions this run did not load (already delivered, or not journaled at all)
-      for (const id of behindSessions(layout, only)) if (!undelivered.some((u) => u.sessionId === id)) undelivered.push({ sessionId: id, error: undefined })
+      for (const id of behindSessions(layout, only)) if (!undelivered.some((u) => u.sessionId === id)) undelivered.push({ sessionId: id, error: readSessionStatus(layout, id)?.lastError })
     }
     if (undelivered.length > 0) {
       const lines = undelivered.map((u) => `  ${u.sessionId}${u.error ? `: ${u.error}` : ""}`)

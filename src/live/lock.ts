@@ -14,15 +14,26 @@ export interface LockHolder {
   readonly startedAtMs: number
 }
 
+/** a process killed but never reaped (its parent, often a PID 1 without an init, never waited) */
+const isZombie = (pid: number): boolean => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3)
+    return state === "Z" || state === "X"
+  } catch {
+    return false
+  }
+}
+
 export const processAlive = (pid: number): boolean => {
   if (!Number.isInteger(pid) || pid <= 0) return false
   try {
     process.kill(pid, 0)
-    return true
   } catch (e) {
     // EPERM: it exists but belongs to someone else
-    return (e as NodeJS.ErrnoException).code === "EPERM"
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false
   }
+  return !isZombie(pid)
 }
 
 export const readLockHolder = (layout: StateLayout): LockHolder | undefined => {

@@ -78,6 +78,25 @@ export interface FakeBraintrust {
   readonly setDown: (down: boolean) => void
   /** while hanging, requests are read and never answered */
   readonly setHang: (hang: boolean) => void
+  /**
+   * while set, every request (or only those to `options.path`) is answered with this HTTP status
+   * and a JSON error, as a Braintrust whose API is up but failing would; `undefined` answers
+   * normally again
+   */
+  readonly setFailing: (status: number | undefined, options?: { readonly path?: string }) => void
+  /**
+   * `false`: stop listening on the TCP port and close open connections, so new connections are
+   * refused (ECONNREFUSED), as when Braintrust or the network is down; `true`: listen again on
+   * the same port. Resolves once the server is closed or listening again.
+   */
+  readonly setListening: (listening: boolean) => Promise<void>
+  /**
+   * calls `listener` with the rows of every /logs3 request that is stored: with
+   * `when: "stored"` (default) after storing and before answering — a client killed there has
+   * delivered rows it never saw confirmed — with `when: "answered"` right after the 200 is written.
+   * Returns a function that removes the listener.
+   */
+  readonly onLogs3: (listener: (rows: ReadonlyArray<StoredRow>) => void, options?: { readonly when?: "stored" | "answered" }) => () => void
   readonly clearFaults: () => void
   readonly close: () => Promise<void>
 }
@@ -155,6 +174,11 @@ export const startFakeBraintrust = async (options: FakeBraintrustOptions = {}): 
   let bytes = 0
   let down = false
   let hang = false
+  let failing: { readonly status: number; readonly path: string | undefined } | undefined
+  const logs3Listeners = new Set<{ readonly when: "stored" | "answered"; readonly listener: (rows: ReadonlyArray<StoredRow>) => void }>()
+  const notifyLogs3 = (when: "stored" | "answered", rows: ReadonlyArray<StoredRow>): void => {
+    for (const each of [...logs3Listeners]) if (each.when === when) each.listener(rows)
+  }
   let baseUrl = ""
 
   const projectFor = (name: string) => ({ id: `project-${name}`, name, org_id: orgId })
@@ -203,6 +227,9 @@ export const startFakeBraintrust = async (options: FakeBraintrustOptions = {}): 
       record("hung")
       return
     }
+    if (failing !== undefined && (failing.path === undefined || failing.path === path)) {
+      return answer(failing.status, { error: `injected failure ${failing.status}` })
+    }
     const fault = takeFault(path)
     if (fault !== undefined) {
       const decoded = path === "/logs3" ? decodeLogs3Body(text) : Option.none()
@@ -243,7 +270,9 @@ export const startFakeBraintrust = async (options: FakeBraintrustOptions = {}): 
         onNone: () => answer(400, { error: "expected {rows: [...]}" }),
         onSome: (decoded) => {
           storeRows(decoded.rows)
+          notifyLogs3("stored", decoded.rows)
           answer(200, { ids: decoded.rows.map((row) => row["id"]) })
+          notifyLogs3("answered", decoded.rows)
         }
       })
     }
@@ -288,6 +317,7 @@ export const startFakeBraintrust = async (options: FakeBraintrustOptions = {}): 
     throw new Error("fake Braintrust server has no TCP address")
   }
   baseUrl = `http://127.0.0.1:${address.port}`
+  const tcpPort = address.port
 
   return {
     url: baseUrl,
@@ -318,10 +348,35 @@ export const startFakeBraintrust = async (options: FakeBraintrustOptions = {}): 
     setHang: (value) => {
       hang = value
     },
+    setFailing: (status, failingOptions = {}) => {
+      failing = status === undefined ? undefined : { status, path: failingOptions.path }
+    },
+    setListening: (value) =>
+      new Promise<void>((resolve, reject) => {
+        if (value === server.listening) return resolve()
+        if (value) {
+          server.once("error", reject)
+          server.listen(tcpPort, "127.0.0.1", () => {
+            server.off("error", reject)
+            resolve()
+          })
+          return
+        }
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+    onLogs3: (listener, listenerOptions = {}) => {
+      const entry = { when: listenerOptions.when ?? "stored", listener }
+      logs3Listeners.add(entry)
+      return () => {
+        logs3Listeners.delete(entry)
+      }
+    },
     clearFaults: () => {
       faults = []
       down = false
       hang = false
+      failing = undefined
     },
     close: async () => {
       const closing = [server, ...(socketServer === undefined ? [] : [socketServer])].map((each) =>
