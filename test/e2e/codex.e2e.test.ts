@@ -33,10 +33,9 @@ import {
   type FakeResponses,
   type FakeScript,
   respond,
-  say,
-  spawnAgent,
-  waitAgent
+  say
 } from "../support/fakeResponses"
+import { SUBAGENT_PROMPT, SUBAGENT_SCRIPT } from "./scripts"
 
 const codex = probeCodex()
 if (!codex.available) console.warn(`Codex end-to-end suite skipped: ${codex.reason}`)
@@ -325,21 +324,8 @@ describe.skipIf(!codex.available)(
     it.scopedLive("a sub-agent: its hooks carry the parent's session id, its calls nest in the parent's trace", () =>
       Effect.gen(function* () {
         const scenario = yield* runScenario(
-          {
-            turns: [{
-              prompt: "Please delegate",
-              responses: [
-                respond([spawnAgent("call_spawn_1", "SUBTASK: run `echo 1 2 3` and report the output.")]),
-                respond([waitAgent("call_wait_1", "call_spawn_1")]),
-                respond([say("The sub-agent counted: 1 2 3.")])
-              ]
-            }],
-            subagents: [{
-              prompt: "SUBTASK:",
-              responses: [respond([execCommand("call_child_1", "echo 1 2 3")]), respond([say("Child result: 1 2 3")])]
-            }]
-          },
-          [{ prompt: "Please delegate the counting subtask to a sub-agent." }]
+          SUBAGENT_SCRIPT,
+          [{ prompt: SUBAGENT_PROMPT }]
         )
         expectCleanRuns(scenario)
         const [run] = scenario.runs

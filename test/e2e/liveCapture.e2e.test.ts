@@ -54,11 +54,10 @@ import {
   type FakeScript,
   respond,
   say,
-  spawnAgent,
-  think,
-  waitAgent
+  think
 } from "../support/fakeResponses"
 import { type ThreadFacts, threadFacts } from "../support/rolloutFacts"
+import { SUBAGENT_PROMPT, SUBAGENT_SCRIPT } from "./scripts"
 
 const codex = probeCodex()
 if (!codex.available) console.warn(`Codex live-capture end-to-end suite skipped: ${codex.reason}`)
@@ -640,21 +639,8 @@ const CASES: ReadonlyArray<ScenarioCase> = [
   {
     spec: {
       title: "a subagent (spawn_agent)",
-      script: {
-        turns: [{
-          prompt: "Please delegate",
-          responses: [
-            respond([spawnAgent("call_spawn_1", "SUBTASK: run `echo 1 2 3` and report the output.")]),
-            respond([waitAgent("call_wait_1", "call_spawn_1")]),
-            respond([say("The sub-agent counted: 1 2 3.")])
-          ]
-        }],
-        subagents: [{
-          prompt: "SUBTASK:",
-          responses: [respond([execCommand("call_child_1", "echo 1 2 3")]), respond([say("Child result: 1 2 3")])]
-        }]
-      },
-      runs: [{ prompt: "Please delegate the counting subtask to a sub-agent." }]
+      script: SUBAGENT_SCRIPT,
+      runs: [{ prompt: SUBAGENT_PROMPT }]
     },
     codexFacts: (outcome) => {
       expect(outcome.sandbox.rolloutFiles()).toHaveLength(2)
