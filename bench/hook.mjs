@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url"
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.resolve(HERE, "..")
 const CLI = path.join(ROOT, "dist/cli.mjs")
+const HOOK_BUNDLE = path.join(ROOT, "dist/hook.mjs")
 const BAR = 1.3
 
 const argv = process.argv.slice(2)
@@ -61,7 +62,8 @@ const commands = [
   { name: "`node -e 0`", file: process.execPath, args: ["-e", "0"], hook: false, reference: true },
   { name: "`bin/trace-codex-hook PostToolUse` (installed form)", file: path.join(ROOT, "bin/trace-codex-hook"), args: ["PostToolUse"], hook: true },
   { name: "`bin/trace-codex hook` (launcher)", file: path.join(ROOT, "bin/trace-codex"), args: ["hook"], hook: true },
-  ...(haveCli ? [{ name: "`node dist/cli.mjs hook` (Node path)", file: process.execPath, args: [CLI, "hook"], hook: true }] : [])
+  ...(haveCli ? [{ name: "`node dist/cli.mjs hook` (Node path)", file: process.execPath, args: [CLI, "hook"], hook: true }] : []),
+  ...(fs.existsSync(HOOK_BUNDLE) ? [{ name: "`node dist/hook.mjs hook` (Node path, own bundle)", file: process.execPath, args: [HOOK_BUNDLE, "hook"], hook: true }] : [])
 ]
 
 /** wall time of one run, spawn to exit with stdout closed, in ms */

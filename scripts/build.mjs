@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs"
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
 
 await build({
-  entryPoints: { cli: "src/cli.ts" },
+  // hook.mjs: only `hook` and `hook-wait` (they run on Codex's clock); cli.mjs: everything
+  entryPoints: { cli: "src/cli.ts", hook: "src/commands/hookEntry.ts" },
   outdir: "dist",
   outExtension: { ".js": ".mjs" },
   bundle: true,

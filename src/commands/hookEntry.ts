@@ -8,7 +8,9 @@
 import { hookEventArg, runHook } from "./hook"
 import { runHookWait } from "./hookWait"
 
-const [, cli = "", command, ...rest] = process.argv
+const [, entry = "", command, ...rest] = process.argv
+/** run from the small dist/hook.mjs bundle, the drainer is still the CLI's: dist/cli.mjs beside it */
+const cli = entry.replace(/hook\.mjs$/, "cli.mjs")
 
 /** `hook` alone or with an event name; `hook --help` and the like are left to the CLI */
 const isHookRun = command === "hook" && (rest.length === 0 || (rest.length === 1 && hookEventArg(rest[0]) !== undefined))
