@@ -469,7 +469,8 @@ describe("sh hook: which events wait for delivery", () => {
       } else {
         expect(waits).toHaveLength(1)
         const id = spoolFiles(state).at(-1)!.replace(/\.json$/, "")
-        expect(path.resolve(waits[0]!.argv.split(" ")[0]!)).toBe(DIST_CLI)
+        // the hook commands' own bundle, beside the CLI's
+        expect(path.resolve(waits[0]!.argv.split(" ")[0]!)).toBe(path.join(path.dirname(DIST_CLI), "hook.mjs"))
         expect(waits[0]!.argv.split(" ").slice(1)).toEqual(["hook-wait", "--entry", id, "--timeout-ms", String(timeoutMs)])
         expect(waits[0]!.stateDir).toBe(state)
       }
@@ -506,6 +507,16 @@ describe("hook-wait", () => {
     expectQuietSuccess(await run(nodeEntry(["hook-wait", "--entry", "1795000000123456789-4242", "--timeout-ms", "1500"]), "", hookEnv(state, { FAKE_NODE_LOG: log })))
     await waitFor(() => fakeStarts(log).length > 0, "a drainer start")
     expect(fakeStarts(log)[0]!.argv).toMatch(/ drain$/)
+  })
+
+  it("run from the small dist/hook.mjs bundle, it starts the drainer from dist/cli.mjs", async () => {
+    const state = tempDir()
+    const log = path.join(state, "fake-node.log")
+    const hookBundle = path.join(path.dirname(DIST_CLI), "hook.mjs")
+    const entry: Entry = { name: "hook-wait (hook.mjs)", file: process.execPath, args: [hookBundle, "hook-wait", "--entry", "1795000000123456789-4243", "--timeout-ms", "1500"] }
+    expectQuietSuccess(await run(entry, "", hookEnv(state, { FAKE_NODE_LOG: log })))
+    await waitFor(() => fakeStarts(log).length > 0, "a drainer start")
+    expect(fakeStarts(log)[0]!.argv.split(" ").map((a) => (a.endsWith(".mjs") ? path.resolve(a) : a))).toEqual([DIST_CLI, "drain"])
   })
 
   it("bad arguments: exit 0, empty stdout, a log line", async () => {
