@@ -26,7 +26,7 @@ import { latestRows } from "./SessionReducer"
 import type { SpanSinkService } from "./SpanSink"
 import { type TranscriptReadError, TranscriptParser } from "./TranscriptParser"
 
-export const CHECKPOINT_VERSION = 1
+export const CHECKPOINT_VERSION = 2
 
 export interface SessionCheckpoint {
   readonly version: number

@@ -2,6 +2,7 @@
  * From reducer state to span rows (SPEC §6): names, types, parents, times, and the metadata
  * keys Braintrust's own Codex plugin uses. Every builder returns a complete row.
  */
+import { skillsRequestedIn } from "./skills"
 import type { TokenUsage } from "../domain/Rollout"
 import type { SpanRow } from "../domain/SpanRow"
 import type { CompactionState, ReducerOptions, RootState, ScopeState, SubagentInfo, ToolState, TurnState } from "./state"
@@ -81,6 +82,9 @@ export const turnRow = (traceId: string, scope: ScopeState, turn: TurnState): Sp
   if (turn.effort !== undefined) metadata["reasoning_effort"] = turn.effort
   if (turn.trigger !== undefined) metadata["turn_trigger"] = turn.trigger
   if (turn.compactions > 0) metadata["compactions"] = turn.compactions
+  if (turn.skills.length > 0) metadata["skills_loaded"] = [...turn.skills]
+  const requested = skillsRequestedIn(turn.input)
+  if (requested.length > 0) metadata["skills_requested"] = requested
   return withMetadata(head, metadata)
 }
 

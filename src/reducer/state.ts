@@ -54,6 +54,8 @@ export interface TurnState {
   active: boolean
   /** the last real user message seen in this turn: the input when no prompt record names one */
   fallbackInput: string | undefined
+  /** skills whose SKILL.md a tool call of this turn read */
+  skills: Array<string>
 }
 
 export interface PendingItem {

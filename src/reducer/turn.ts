@@ -9,6 +9,7 @@ import { SpanKeys } from "../domain/ids"
 import type { SpanRow } from "../domain/SpanRow"
 import { type ChatMessage, pushMessage, snapshotForCall, type ToolCallMessagePart } from "./history"
 import { compactionRow, rootRow, subagentRow, tokenMetrics, toolRow, traceRootId, turnRow } from "./rows"
+import { skillLoadedBy } from "./skills"
 import type { CompactionState, PendingItem, ReducerOptions, ScopeState, SessionState, ToolState, TurnState } from "./state"
 
 export interface Ctx {
@@ -135,7 +136,8 @@ export const openTurn = (
     trigger,
     compactions: 0,
     active: false,
-    fallbackInput: undefined
+    fallbackInput: undefined,
+    skills: []
   }
   scope.openTurn = turn
   scope.cursorMs = timeMs
@@ -329,6 +331,11 @@ export const openTool = (
     error: undefined,
     metadata: {},
     closed: false
+  }
+  const skill = skillLoadedBy(fields.input)
+  if (skill !== undefined) {
+    tool.metadata["skill"] = skill
+    if (!turn.skills.includes(skill)) turn.skills.push(skill)
   }
   scope.tools[fields.callId] = tool
   if (ctx.options.emitOpenSpans) ctx.out.push(toolRow(traceId(ctx), tool))
