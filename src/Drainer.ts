@@ -50,6 +50,8 @@ export interface SessionStatus {
   readonly spansDelivered: number
   readonly sink: string | undefined
   readonly traceRootSpanId: string | undefined
+  /** where to look at the trace, when the sink has a UI */
+  readonly traceUrl?: string | undefined
   readonly lastError: string | undefined
   readonly lastErrorAtMs: number | undefined
   readonly failedAttempts: number
@@ -94,6 +96,7 @@ interface LiveSession {
   nextAttemptMs: number
   lastError: string | undefined
   lastErrorAtMs: number | undefined
+  traceUrl: string | undefined
 }
 
 export interface DrainResult {
@@ -232,7 +235,8 @@ export const runDrainer = (options: DrainerOptions) =>
         lastDeliveryAtMs: s.lastDeliveryAtMs,
         spansDelivered: s.spansDelivered,
         sink: s.sink.name,
-        traceRootSpanId: s.cp.reducer.root ? (s.options.parent?.rootSpanId ?? s.cp.reducer.root.spanId) : undefined,
+        traceRootSpanId: traceRootOf(s),
+        traceUrl: s.traceUrl,
         lastError: s.lastError,
         lastErrorAtMs: s.lastErrorAtMs,
         failedAttempts: s.failedAttempts,
@@ -272,7 +276,8 @@ export const runDrainer = (options: DrainerOptions) =>
           failedAttempts: previous?.failedAttempts ?? 0,
           nextAttemptMs: 0,
           lastError: previous?.lastError,
-          lastErrorAtMs: previous?.lastErrorAtMs
+          lastErrorAtMs: previous?.lastErrorAtMs,
+          traceUrl: previous?.traceUrl
         }
         sessions.set(sessionId, s)
         return s
@@ -355,8 +360,23 @@ export const runDrainer = (options: DrainerOptions) =>
     const attemptLimitMs = (): number =>
       options.mode === "flush" && options.deadlineMs !== undefined ? Math.max(1, options.deadlineMs - now()) : options.attemptTimeoutMs ?? 120_000
 
+    const traceRootOf = (s: LiveSession): string | undefined =>
+      s.cp.reducer.root ? (s.options.parent?.rootSpanId ?? s.cp.reducer.root.spanId) : undefined
+
+    /** once the trace exists at the sink: its link, for `status` */
+    const learnTraceUrl = (s: LiveSession) => {
+      const root = traceRootOf(s)
+      if (s.traceUrl !== undefined || root === undefined) return Effect.void
+      return s.sink.traceUrl(root).pipe(
+        Effect.timeout(5000),
+        Effect.tap((url) => Effect.sync(() => (s.traceUrl = url))),
+        Effect.ignore
+      )
+    }
+
     const attempt = (s: LiveSession) =>
       drainSession(s).pipe(
+        Effect.tap(() => learnTraceUrl(s)),
         Effect.timeoutFail({
           duration: attemptLimitMs(),
           onTimeout: () => new Error(`no answer from the ${s.sink.name} sink within ${Math.round(attemptLimitMs() / 1000)} s`)

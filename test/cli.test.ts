@@ -172,6 +172,8 @@ describe("trace-codex hook", () => {
     expect(status.sessions).toMatchObject([{ sessionId: "01a2013a-9ba2-7f60-9bd9-ba69e3de7bf8", upToDate: true, sink: "local" }])
     const stored = fs.readdirSync(path.join(state, "spans"))
     expect(stored).toHaveLength(1)
+    // status links the trace: for the local store, its file
+    expect(run(["status"], env).stdout).toContain(`trace: file://${path.join(state, "spans", stored[0]!)}`)
     const ids = new Set(fs.readFileSync(path.join(state, "spans", stored[0]!), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { id: string }).id))
     const imported = run(["show", "--json", rollout]).stdout.trim().split("\n").map((l) => (JSON.parse(l) as { id: string }).id)
     expect([...ids].sort()).toEqual([...imported].sort())

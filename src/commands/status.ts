@@ -44,6 +44,7 @@ export const statusCommand = Command.make("status", { json }, (args) =>
         spansDelivered: s?.spansDelivered ?? 0,
         sink: s?.sink,
         traceRootSpanId: s?.traceRootSpanId,
+        traceUrl: s?.traceUrl,
         lastError: s?.lastError,
         lastErrorAt: s?.lastErrorAtMs,
         failedAttempts: s?.failedAttempts ?? 0
@@ -66,7 +67,8 @@ export const statusCommand = Command.make("status", { json }, (args) =>
       yield* Console.log(`\n${s.sessionId}  ${state}`)
       yield* Console.log(`  pending hook entries: ${s.pendingEntries}`)
       yield* Console.log(`  last delivery: ${when(s.lastDelivery)} (${s.spansDelivered} span rows${s.sink ? ` to ${s.sink}` : ""})`)
-      if (s.traceRootSpanId) yield* Console.log(`  trace root span: ${s.traceRootSpanId}`)
+      if (s.traceUrl) yield* Console.log(`  trace: ${s.traceUrl}`)
+      else if (s.traceRootSpanId) yield* Console.log(`  trace root span: ${s.traceRootSpanId}`)
       if (s.lastError !== undefined) yield* Console.log(`  last error (${when(s.lastErrorAt)}, ${s.failedAttempts} attempts): ${s.lastError}`)
     }
   }).pipe(Effect.provide(StateDir.layer))
