@@ -35,7 +35,8 @@ export const makeLocalSpanSink = (stateDir: string) =>
       Effect.scoped(
         Effect.gen(function* () {
           const handle = yield* fs.open(file, { flag: "a", mode: 0o600 })
-          yield* handle.write(encoder.encode(rows.map((r) => JSON.stringify(r)).join("\n") + "\n"))
+          // writeAll: a single write may store fewer bytes than it was given
+          yield* handle.writeAll(encoder.encode(rows.map((r) => JSON.stringify(r)).join("\n") + "\n"))
           yield* handle.sync
         })
       )
