@@ -182,6 +182,9 @@ const applyRule = (rule: RedactionRule, text: string): string => {
   )
 }
 
+const REMEMBER_FROM_LENGTH = 256
+const REMEMBERED_TEXTS = 2048
+
 const containsAny = (text: string, needles: ReadonlyArray<string>): boolean => {
   for (const n of needles) if (text.includes(n)) return true
   return false
@@ -200,7 +203,20 @@ export const makeRedactor = (options: RedactorOptions = {}): Redactor => {
     }
   }
 
+  // the same long texts come back span after span (each model call shows the conversation's
+  // recent messages again): remember their verdicts instead of scanning them every time
+  const longVerdicts = new Map<string, string>()
   const redactString = (text: string): string => {
+    if (text.length < REMEMBER_FROM_LENGTH) return scanString(text)
+    const known = longVerdicts.get(text)
+    if (known !== undefined) return known
+    const out = scanString(text)
+    if (longVerdicts.size >= REMEMBERED_TEXTS) longVerdicts.clear()
+    longVerdicts.set(text, out)
+    return out
+  }
+
+  const scanString = (text: string): string => {
     let out = text
     for (const rule of extra) if (rule.needles.length === 0 || out.includes(rule.needles[0]!)) out = applyRule(rule, out)
     if (out.length < SHORTEST_SECRET || !TRIGGER.test(out)) return out
