@@ -18,7 +18,9 @@ import { configCommand } from "./commands/config"
 import { drainCommand } from "./commands/drain"
 import { flushCommand } from "./commands/flush"
 import { runHook } from "./commands/hook"
+import { doctorCommand } from "./commands/doctor"
 import { importCommand } from "./commands/import"
+import { installCommand, uninstallCommand } from "./commands/install"
 import { showCommand } from "./commands/show"
 import { statusCommand } from "./commands/status"
 import { FlushPolicy } from "./FlushPolicy"
@@ -40,7 +42,7 @@ const hookCommand = Command.make("hook", {}, () =>
 
 const root = Command.make("trace-codex").pipe(
   Command.withDescription("Trace OpenAI Codex CLI sessions into Braintrust: sessions, turns, model calls, tool calls, subagents and compactions as spans."),
-  Command.withSubcommands([importCommand, showCommand, hookCommand, drainCommand, flushCommand, statusCommand, configCommand])
+  Command.withSubcommands([importCommand, showCommand, hookCommand, drainCommand, flushCommand, statusCommand, installCommand, uninstallCommand, doctorCommand, configCommand])
 )
 
 const cli = Command.run(root, { name: "trace-codex", version: VERSION })
