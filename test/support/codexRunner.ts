@@ -350,6 +350,21 @@ export interface CodexSandboxOptions {
   readonly env?: Readonly<Record<string, string>>
   /** how long the relay waits, after Codex exited, for the drainer to finish (default 60 s) */
   readonly drainerWaitMs?: number
+  /**
+   * false: write no hooks.json (a test puts its own there, e.g. with `trace-codex install`);
+   * `hookCommand` and `extraHooks` are then unused. Default true.
+   */
+  readonly writeHooksJson?: boolean
+  /**
+   * false: run `codex exec` without `--dangerously-bypass-hook-trust`, so Codex runs only the
+   * hooks its config.toml trusts. Default true.
+   */
+  readonly bypassHookTrust?: boolean
+  /**
+   * the state dir whose drainer the relay waits for after Codex exits (default: the sandbox's
+   * own; a plugin's hooks use `$CODEX_HOME/plugins/data/<plugin>-<marketplace>` instead)
+   */
+  readonly drainerStateDir?: (codexHome: string) => string
 }
 
 export interface CodexSandbox {
@@ -555,7 +570,7 @@ export const makeCodexSandbox = (options: CodexSandboxOptions): CodexSandbox => 
 
   const hookCommand = options.hookCommand ?? TRACE_CODEX_HOOK_COMMAND
   fs.writeFileSync(path.join(codexHome, "config.toml"), configToml(options.extraConfig))
-  fs.writeFileSync(path.join(codexHome, "hooks.json"), hooksJson(hookCommand, options.extraHooks))
+  if (options.writeHooksJson !== false) fs.writeFileSync(path.join(codexHome, "hooks.json"), hooksJson(hookCommand, options.extraHooks))
 
   const env: NodeJS.ProcessEnv = {
     ...baseEnvironment(),
@@ -583,12 +598,12 @@ export const makeCodexSandbox = (options: CodexSandboxOptions): CodexSandbox => 
       ...(braintrust === undefined ? [] : [{ port: BRAINTRUST_RELAY_PORT, socket: braintrust.socketPath }])
     ],
     dnsLog,
-    drainer: { stateDir, waitMs: drainerWaitMs, spoolGraceMs: 5_000 }
+    drainer: { stateDir: options.drainerStateDir?.(codexHome) ?? stateDir, waitMs: drainerWaitMs, spoolGraceMs: 5_000 }
   }
 
   const exec = async (prompt: string, execOptions: ExecOptions = {}): Promise<CodexRun> => {
     const resume = execOptions.resume
-    const flags = ["--skip-git-repo-check", "--dangerously-bypass-hook-trust", "--json", "-m", CODEX_MODEL]
+    const flags = ["--skip-git-repo-check", ...(options.bypassHookTrust === false ? [] : ["--dangerously-bypass-hook-trust"]), "--json", "-m", CODEX_MODEL]
     const codexArgs = resume === undefined
       ? ["exec", ...flags, prompt]
       : ["exec", "resume", ...flags, ...(resume === "last" ? ["--last"] : [resume.sessionId]), prompt]
