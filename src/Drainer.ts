@@ -60,8 +60,11 @@ export interface SessionStatus {
 
 export interface DrainerOptions {
   readonly layout: StateLayout
-  /** the sink and reducer options for a session, given the settings it started with */
-  readonly sessionSetup: (sessionId: string, persisted: unknown) => Effect.Effect<{ readonly sink: SpanSinkService; readonly options: ReducerOptions; readonly settings: unknown }>
+  /**
+   * the sink and reducer options for a session, given the settings it started with: `persisted`
+   * from its checkpoint, else `startEnv`, the environment its SessionStart hook recorded
+   */
+  readonly sessionSetup: (sessionId: string, persisted: unknown, startEnv: Readonly<Record<string, string>> | undefined) => Effect.Effect<{ readonly sink: SpanSinkService; readonly options: ReducerOptions; readonly settings: unknown }>
   /** daemon: run until idle; flush: run until everything is delivered or the deadline */
   readonly mode: "daemon" | "flush"
   readonly idleMs: number
@@ -255,6 +258,12 @@ export const runDrainer = (options: DrainerOptions) =>
       s.committed = text
     }
 
+    const sessionStartEnv = (sessionId: string) =>
+      readJournal(layout, sessionId, 0).pipe(
+        Effect.map((read) => read.entries.find((entry) => entry.env !== undefined)?.env),
+        Effect.orElseSucceed(() => undefined)
+      )
+
     const load = (sessionId: string) =>
       Effect.gen(function* () {
         const existing = sessions.get(sessionId)
@@ -262,7 +271,9 @@ export const runDrainer = (options: DrainerOptions) =>
         const stored = readJson(join(layout.checkpoint, `${sessionId}.json`))
         const cp = isCheckpoint(stored, sessionId) ? stored : freshCheckpoint(sessionId)
         const previous = readSessionStatus(layout, sessionId)
-        const setup = yield* options.sessionSetup(sessionId, cp.settings)
+        // a new session: the environment it started in, when its SessionStart hook recorded one
+        const startEnv = cp.settings === undefined ? yield* sessionStartEnv(sessionId) : undefined
+        const setup = yield* options.sessionSetup(sessionId, cp.settings, startEnv)
         cp.settings = setup.settings
         const s: LiveSession = {
           id: sessionId,

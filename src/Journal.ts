@@ -5,7 +5,9 @@
  * `intakeSpool` decodes them (HookReader), appends one line per payload to
  * `journal/<session id>.ndjson` (fsync'd), and only then deletes the spool file. A crash between
  * the append and the delete leaves the spool file behind: the entry id in the journal line makes
- * the second append a no-op. `readJournal` reads a session's entries from a byte offset.
+ * the second append a no-op. A SessionStart payload may come with `spool/<id>.env`, the
+ * environment the session started in (live/sessionEnv.ts); its entry keeps it as `env`.
+ * `readJournal` reads a session's entries from a byte offset.
  */
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -16,6 +18,7 @@ import type { JsonObject } from "./domain/HookPayload"
 import { decodeHookPayload } from "./HookReader"
 import { writeDurably } from "./live/durable"
 import { receivedAtMsOf, SAFE_ID, SPOOL_ID, type StateLayout } from "./live/layout"
+import { parseSessionEnv } from "./live/sessionEnv"
 
 export class JournalError extends Data.TaggedError("JournalError")<{
   readonly path: string
@@ -29,6 +32,8 @@ export interface JournalEntry {
   readonly received_at_ms: number
   /** the payload as Codex sent it (decoded JSON object, unknown keys kept) */
   readonly payload: JsonObject
+  /** at SessionStart: the session's environment as the hook saw it (live/sessionEnv.ts) */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 export const UNDECODABLE_JOURNAL = "_undecodable"
@@ -68,12 +73,18 @@ const tailIds = (path: string): Set<string> => {
 
 const ABANDONED_TMP_MS = 10 * 60_000
 
-/** `.<id>.tmp` files of hooks killed while writing: never completed, removed once old */
+/**
+ * `.<id>.tmp` files of hooks killed while writing (never completed), and `<id>.env` files whose
+ * payload never followed (the hook renames the .env first): removed once old
+ */
 export const removeAbandonedSpool = (layout: StateLayout, nowMs: number): number => {
   let removed = 0
   try {
-    for (const name of fs.readdirSync(layout.spool)) {
-      if (!name.startsWith(".") || !name.endsWith(".tmp")) continue
+    const names = fs.readdirSync(layout.spool)
+    const payloads = new Set(names.filter((name) => name.endsWith(".json")).map((name) => name.slice(0, -5)))
+    for (const name of names) {
+      const abandoned = (name.startsWith(".") && name.endsWith(".tmp")) || (name.endsWith(".env") && !payloads.has(name.slice(0, -4)))
+      if (!abandoned) continue
       const path = join(layout.spool, name)
       try {
         if (nowMs - fs.statSync(path).mtimeMs > ABANDONED_TMP_MS) {
@@ -107,6 +118,17 @@ export const listSpool = (layout: StateLayout): Array<string> => {
   return ids.sort((a, b) => (a.length - b.length) || (a < b ? -1 : a > b ? 1 : 0))
 }
 
+/** the environment the hook stored beside a SessionStart payload, if any */
+const readSpooledEnv = (path: string): Record<string, string> | undefined => {
+  let text: string
+  try {
+    text = fs.readFileSync(path, "utf8")
+  } catch {
+    return undefined
+  }
+  return parseSessionEnv(text)
+}
+
 /**
  * Moves every complete spool file into its session's journal. Never fails as a whole: a file
  * that cannot be read now stays for the next intake; one that is not a hook payload goes to
@@ -124,6 +146,7 @@ export const intakeSpool = (layout: StateLayout): Effect.Effect<IntakeResult, Jo
       let undecodable = 0
       for (const id of ids) {
         const spoolPath = join(layout.spool, `${id}.json`)
+        const envPath = join(layout.spool, `${id}.env`)
         let bytes: Buffer
         try {
           bytes = fs.readFileSync(spoolPath)
@@ -142,7 +165,8 @@ export const intakeSpool = (layout: StateLayout): Effect.Effect<IntakeResult, Jo
         } else {
           const sessionId = decoded.right.event.session_id
           journal = typeof sessionId === "string" && SAFE_ID.test(sessionId) && !sessionId.startsWith("_") ? sessionId : UNKNOWN_SESSION_JOURNAL
-          line = JSON.stringify({ id, received_at_ms: receivedAtMs, payload: decoded.right.raw } satisfies JournalEntry)
+          const env = readSpooledEnv(envPath)
+          line = JSON.stringify({ id, received_at_ms: receivedAtMs, payload: decoded.right.raw, ...(env === undefined ? {} : { env }) } satisfies JournalEntry)
         }
         const path = join(layout.journal, `${journal}.ndjson`)
         let seen = known.get(journal)
@@ -156,6 +180,7 @@ export const intakeSpool = (layout: StateLayout): Effect.Effect<IntakeResult, Jo
           entries++
           if (journal !== UNDECODABLE_JOURNAL) grown.add(journal)
         }
+        fs.rmSync(envPath, { force: true })
         fs.rmSync(spoolPath, { force: true })
       }
       return { sessions: [...grown], entries, undecodable }

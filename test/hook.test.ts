@@ -155,9 +155,10 @@ const stateWithLiveDrainer = (): string => {
   return state
 }
 
+/** everything in the spool but the `<id>.env` a SessionStart payload brings (test/live/sessionEnv.test.ts) */
 const spoolFiles = (state: string): Array<string> => {
   const dir = path.join(state, "spool")
-  return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => !/^\d+-\d+\.env$/.test(name)).sort() : []
 }
 
 const hookLog = (state: string): string => {

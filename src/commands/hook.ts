@@ -14,6 +14,7 @@ import { join, resolve } from "node:path"
 import { isatty } from "node:tty"
 import { awaitDelivery, drainerCommand, ensureDrainer } from "../live/drainerProcess"
 import { type StateLayout, stateLayout } from "../live/layout"
+import { formatSessionEnv } from "../live/sessionEnv"
 
 export type HookEnv = Readonly<Record<string, string | undefined>>
 
@@ -222,6 +223,17 @@ export const runHook = (options: HookOptions): HookOutcome => {
     }
     const waitMs = hookWaitMs(event, env, layout, payloadIs)
     if (waitMs !== undefined) event ??= payloadIs("SessionEnd") ? "SessionEnd" : "Stop"
+    // SessionStart: the environment the session starts in goes beside it, renamed first
+    if (event === "SessionStart" || (event === undefined && payloadIs("SessionStart"))) {
+      const envTmp = join(layout.spool, `.${entryId}.env.tmp`)
+      try {
+        fs.writeFileSync(envTmp, formatSessionEnv(env), { mode: 0o600 })
+        fs.renameSync(envTmp, join(layout.spool, `${entryId}.env`))
+      } catch {
+        hookLog(layout, event, entryId, "cannot store the session's environment: the drainer's settings apply")
+        fs.rmSync(envTmp, { force: true })
+      }
+    }
     try {
       fs.renameSync(tmp, join(layout.spool, `${entryId}.json`))
     } catch {

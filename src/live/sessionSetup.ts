@@ -2,11 +2,14 @@
  * What the drainer needs to know about a session before it reduces it: where its rows go and
  * how they are built, from the settings the session started with (SPEC §5: "a session keeps
  * the settings it started with", resume included). The first time the drainer sees a session it
- * takes the current settings (its environment — that of the Codex process whose hook started
- * it — over config.json) and stores them, without the API key, in the session's checkpoint;
- * later drainers restore them from there, with the API key of their own environment.
+ * reads the settings from the environment the session's SessionStart hook recorded (over
+ * config.json; live/sessionEnv.ts), or, when none was recorded, from its own environment (that of
+ * the Codex process whose hook started it), and stores them, without the API key, in the
+ * session's checkpoint; later drainers restore them from there. The API key always comes from
+ * the drainer's environment (or config.json): it is never recorded.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -47,10 +50,25 @@ export const settingsSessionSetup = (onInvalid: (message: string) => void) =>
     )
     const context = yield* Effect.context<StateDir | FileSystem.FileSystem | Scope.Scope>()
     const sinks = new Map<string, SpanSinkService>()
-    return (_sessionId: string, persisted: unknown): Effect.Effect<SessionSetup> =>
+    const fromStartEnv = (sessionId: string, startEnv: Readonly<Record<string, string>>) =>
+      loadSettings.pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(startEnv)))),
+        Effect.map((settings): Settings => ({ ...settings, apiKey: settings.apiKey ?? current.apiKey })),
+        Effect.catchTag("SettingsError", (e) =>
+          Effect.sync(() => {
+            onInvalid(`session ${sessionId} started with invalid settings, it goes to the local store: ${e.message}`)
+            return { ...defaultSettings, traceToBraintrust: false }
+          })
+        )
+      )
+    return (sessionId: string, persisted: unknown, startEnv?: Readonly<Record<string, string>>): Effect.Effect<SessionSetup> =>
       Effect.gen(function* () {
         const stored = decodePersisted(persisted)
-        const settings = Option.isSome(stored) ? restoreSettings(stored.value, current.apiKey) : current
+        const settings = Option.isSome(stored)
+          ? restoreSettings(stored.value, current.apiKey)
+          : startEnv !== undefined
+          ? yield* fromStartEnv(sessionId, startEnv)
+          : current
         const kept = persistableSettings(settings)
         const key = JSON.stringify([kept, settings.apiKey !== undefined])
         let sink = sinks.get(key)
