@@ -124,16 +124,24 @@ const readJson = (path: string): unknown => {
 
 const LOG_MAX_BYTES = 1024 * 1024
 
+/**
+ * A log past 1 MiB becomes `<name>.1` (replacing the previous one); the next line starts a new
+ * file. Lines a writer appends while the rename happens land in `.1`, none is lost.
+ */
+export const rotateLog = (path: string): void => {
+  try {
+    if (fs.statSync(path).size > LOG_MAX_BYTES) fs.renameSync(path, `${path}.1`)
+  } catch {
+    // no log yet
+  }
+}
+
 /** one line per event in logs/drainer.log, rotated to drainer.log.1 past 1 MiB */
 export const logLine = (layout: StateLayout, message: string): void => {
   try {
     fs.mkdirSync(layout.logs, { recursive: true, mode: 0o700 })
     const path = join(layout.logs, "drainer.log")
-    try {
-      if (fs.statSync(path).size > LOG_MAX_BYTES) fs.renameSync(path, `${path}.1`)
-    } catch {
-      // no log yet
-    }
+    rotateLog(path)
     fs.appendFileSync(path, `${new Date().toISOString()} [${process.pid}] ${message}\n`, { mode: 0o600 })
   } catch {
     // logging must never stop delivery
@@ -435,6 +443,8 @@ export const runDrainer = (options: DrainerOptions) =>
     }
 
     removeOldMarkers(layout, now())
+    // the hooks append to hook.log without looking at its size: the drainer rotates it for them
+    rotateLog(join(layout.logs, "hook.log"))
     const abandoned = removeAbandonedSpool(layout, now())
     if (abandoned > 0) logLine(layout, `removed ${abandoned} spool file(s) a hook never finished writing`)
     const wanted = options.sessions

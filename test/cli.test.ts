@@ -192,6 +192,26 @@ describe("trace-codex hook", () => {
   })
 })
 
+describe("logs", () => {
+  it("rotate past 1 MiB: drainer.log when the drainer writes, hook.log (the hooks only append) when a drainer starts", () => {
+    const state = tempDir()
+    const logs = path.join(state, "logs")
+    fs.mkdirSync(logs, { recursive: true, mode: 0o700 })
+    const big = "x".repeat(1024 * 1024 + 1) + "\n"
+    fs.writeFileSync(path.join(logs, "hook.log"), `old hook lines\n${big}`)
+    fs.writeFileSync(path.join(logs, "drainer.log"), `old drainer lines\n${big}`)
+    // a hook payload starts a drainer, which logs that it started
+    const env = { TRACE_CODEX_STATE_DIR: state, TRACE_CODEX_DRAIN_IDLE_MS: "300" }
+    expect(run(["hook"], env, JSON.stringify({ hook_event_name: "SessionStart", session_id: "s-logs", source: "startup" })).code).toBe(0)
+    const r = run(["flush", "--timeout", "10"], env)
+    expect(r.code, r.stderr).toBe(0)
+    expect(fs.readFileSync(path.join(logs, "hook.log.1"), "utf8")).toMatch(/^old hook lines\n/)
+    expect(fs.existsSync(path.join(logs, "hook.log"))).toBe(false)
+    expect(fs.readFileSync(path.join(logs, "drainer.log.1"), "utf8")).toMatch(/^old drainer lines\n/)
+    expect(fs.statSync(path.join(logs, "drainer.log")).size).toBeLessThan(64 * 1024)
+  })
+})
+
 describe("help", () => {
   it("--version and per-command --help teach", () => {
     expect(run(["--version"]).stdout).toMatch(/\d+\.\d+\.\d+/)
