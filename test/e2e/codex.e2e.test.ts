@@ -35,7 +35,7 @@ import {
   respond,
   say
 } from "../support/fakeResponses"
-import { SUBAGENT_PROMPT, SUBAGENT_SCRIPT } from "./scripts"
+import { SHELL_PROMPT, SHELL_SCRIPT, SUBAGENT_PROMPT, SUBAGENT_SCRIPT } from "./scripts"
 
 const codex = probeCodex()
 if (!codex.available) console.warn(`Codex end-to-end suite skipped: ${codex.reason}`)
@@ -209,17 +209,8 @@ describe.skipIf(!codex.available)(
     it.scopedLive("two shell commands: Pre/PostToolUse per command, two tool spans with the commands run", () =>
       Effect.gen(function* () {
         const scenario = yield* runScenario(
-          {
-            turns: [{
-              prompt: "Run echo hi and then ls",
-              responses: [
-                respond([execCommand("call_echo_1", "echo hi")]),
-                respond([execCommand("call_ls_1", "ls")]),
-                respond([say("`echo hi` printed hi, and `ls` listed README.md.")])
-              ]
-            }]
-          },
-          [{ prompt: "Run echo hi and then ls, then tell me what you saw." }],
+          SHELL_SCRIPT,
+          [{ prompt: SHELL_PROMPT }],
           { workFiles: { "README.md": "# demo\n" } }
         )
         expectCleanRuns(scenario)

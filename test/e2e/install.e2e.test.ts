@@ -73,19 +73,21 @@ const expectTraced = (run: CodexRun, sandbox: CodexSandbox, server: FakeBraintru
 }
 
 describe.skipIf(!codex.available)("trace-codex install, then the real codex exec, into the fake Braintrust server", () => {
-  const setup = Effect.gen(function* () {
-    const server = yield* acquireFakeBraintrust({ apiKey: API_KEY, unixSocket: true })
-    const fake = yield* acquireFakeResponses(SCRIPT)
-    const socketPath = server.socketPath ?? ""
-    return { server, fake, socketPath }
-  })
+  /** the fakes, a sandbox with no hooks.json, and `trace-codex install <installArgs>` run in it */
+  const installed = (bypassHookTrust: boolean, ...installArgs: Array<string>) =>
+    Effect.gen(function* () {
+      const server = yield* acquireFakeBraintrust({ apiKey: API_KEY, unixSocket: true })
+      const fake = yield* acquireFakeResponses(SCRIPT)
+      const braintrust = { socketPath: server.socketPath ?? "", apiKey: API_KEY, project: PROJECT }
+      const sandbox = yield* acquireCodexSandbox({ fake, writeHooksJson: false, bypassHookTrust, braintrust })
+      const install = yield* Effect.promise(() => sandbox.traceCodex(["install", "--codex-home", sandbox.codexHome, ...installArgs]))
+      expect(install.exitCode, install.stderr).toBe(0)
+      return { server, sandbox, install }
+    })
 
   it.scoped("CI: install alone, no trust recorded, codex exec --dangerously-bypass-hook-trust", () =>
     Effect.gen(function* () {
-      const { server, fake, socketPath } = yield* setup
-      const sandbox = yield* acquireCodexSandbox({ fake, writeHooksJson: false, braintrust: { socketPath, apiKey: API_KEY, project: PROJECT } })
-      const install = yield* Effect.promise(() => sandbox.traceCodex(["install", "--codex-home", sandbox.codexHome, "--no-trust"]))
-      expect(install.exitCode, install.stderr).toBe(0)
+      const { server, sandbox, install } = yield* installed(true, "--no-trust")
       expect(install.stdout).toContain("--dangerously-bypass-hook-trust")
       const run = yield* Effect.promise(() => sandbox.exec(PROMPT))
       expectTraced(run, sandbox, server)
@@ -93,10 +95,7 @@ describe.skipIf(!codex.available)("trace-codex install, then the real codex exec
 
   it.scoped("a laptop: install records Codex's trust, and a plain codex exec (no bypass flag) is traced", () =>
     Effect.gen(function* () {
-      const { server, fake, socketPath } = yield* setup
-      const sandbox = yield* acquireCodexSandbox({ fake, writeHooksJson: false, bypassHookTrust: false, braintrust: { socketPath, apiKey: API_KEY, project: PROJECT } })
-      const install = yield* Effect.promise(() => sandbox.traceCodex(["install", "--codex-home", sandbox.codexHome, "--codex-bin", codexForTrust().bin, "--json"]))
-      expect(install.exitCode, install.stderr).toBe(0)
+      const { server, sandbox, install } = yield* installed(false, "--codex-bin", codexForTrust().bin, "--json")
       expect(JSON.parse(install.stdout)).toMatchObject({ trust: { status: "recorded", newlyTrusted: 12 } })
       const doctor = yield* Effect.promise(() => sandbox.traceCodex(["doctor", "--codex-home", sandbox.codexHome]))
       expect(doctor.stdout).toContain("✓ trust            Codex trusts our 12 hooks")
@@ -107,10 +106,7 @@ describe.skipIf(!codex.available)("trace-codex install, then the real codex exec
 
   it.scoped("without trust and without the flag Codex skips our hooks silently: nothing is journaled or sent", () =>
     Effect.gen(function* () {
-      const { server, fake, socketPath } = yield* setup
-      const sandbox = yield* acquireCodexSandbox({ fake, writeHooksJson: false, bypassHookTrust: false, braintrust: { socketPath, apiKey: API_KEY, project: PROJECT } })
-      const install = yield* Effect.promise(() => sandbox.traceCodex(["install", "--codex-home", sandbox.codexHome, "--no-trust"]))
-      expect(install.exitCode, install.stderr).toBe(0)
+      const { server, sandbox } = yield* installed(false, "--no-trust")
       const run = yield* Effect.promise(() => sandbox.exec(PROMPT))
       expect(run.exitCode, run.stderr).toBe(0)
       expect(sandbox.journalSessions()).toEqual([])

@@ -57,7 +57,7 @@ import {
   think
 } from "../support/fakeResponses"
 import { type ThreadFacts, threadFacts } from "../support/rolloutFacts"
-import { SUBAGENT_PROMPT, SUBAGENT_SCRIPT } from "./scripts"
+import { SHELL_PROMPT, SHELL_SCRIPT, SUBAGENT_PROMPT, SUBAGENT_SCRIPT } from "./scripts"
 
 const codex = probeCodex()
 if (!codex.available) console.warn(`Codex live-capture end-to-end suite skipped: ${codex.reason}`)
@@ -449,17 +449,8 @@ const CASES: ReadonlyArray<ScenarioCase> = [
   {
     spec: {
       title: "shell commands",
-      script: {
-        turns: [{
-          prompt: "Run echo hi and then ls",
-          responses: [
-            respond([execCommand("call_echo_1", "echo hi")]),
-            respond([execCommand("call_ls_1", "ls")]),
-            respond([say("`echo hi` printed hi, and `ls` listed README.md.")])
-          ]
-        }]
-      },
-      runs: [{ prompt: "Run echo hi and then ls, then tell me what you saw." }],
+      script: SHELL_SCRIPT,
+      runs: [{ prompt: SHELL_PROMPT }],
       sandbox: { workFiles: { "README.md": "# demo\n" } }
     },
     traceFacts: (rows) => {

@@ -17,3 +17,16 @@ export const SUBAGENT_SCRIPT: FakeScript = {
   }]
 }
 export const SUBAGENT_PROMPT = "Please delegate the counting subtask to a sub-agent."
+
+/** two shell commands in one turn, then the answer */
+export const SHELL_SCRIPT: FakeScript = {
+  turns: [{
+    prompt: "Run echo hi and then ls",
+    responses: [
+      respond([execCommand("call_echo_1", "echo hi")]),
+      respond([execCommand("call_ls_1", "ls")]),
+      respond([say("`echo hi` printed hi, and `ls` listed README.md.")])
+    ]
+  }]
+}
+export const SHELL_PROMPT = "Run echo hi and then ls, then tell me what you saw."

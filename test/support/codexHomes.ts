@@ -8,26 +8,14 @@ import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { CODEX_LAUNCHER, probeCodex, REPO_ROOT } from "./codexRunner"
+import { CODEX_LAUNCHER, HOOK_EVENTS, probeCodex, REPO_ROOT } from "./codexRunner"
 
 export const BIN = path.join(REPO_ROOT, "bin", "trace-codex")
 /** what install writes into hooks.json: the hook script of this checkout, by its real path */
 export const HOOK_BIN = path.join(fs.realpathSync(REPO_ROOT), "bin", "trace-codex-hook")
 
-export const HOOK_EVENTS = [
-  "SessionStart",
-  "UserPromptSubmit",
-  "PreToolUse",
-  "PermissionRequest",
-  "PostToolUse",
-  "PreCompact",
-  "PostCompact",
-  "SubagentStart",
-  "SubagentStop",
-  "Stop",
-  "Interrupt",
-  "SessionEnd"
-] as const
+/** the 12 hook events, in Codex's order */
+export { HOOK_EVENTS }
 
 export const tempDir = (prefix = "trace-codex-home-"): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix))
 
