@@ -11,6 +11,7 @@
  * verdict out. It never throws.
  */
 import * as Schema from "effect/Schema"
+import { fastIs } from "./fastGuard"
 
 // `exact` optional fields: a JSON value is never `undefined`, and without `exact` every optional
 // field is checked as a `T | undefined` union, which costs several times a plain check
@@ -329,49 +330,50 @@ export interface Malformed {
 }
 
 // Type guards, not decoders: the schemas have no transformations, so checking the parsed JSON
-// in place is enough and avoids building a second copy of every line (import speed).
-const isSessionMeta = Schema.is(SessionMeta)
-const isTurnContext = Schema.is(TurnContext)
-const isItemMetadata = Schema.is(ResponseItemMetadata)
-const isUsageRecord = Schema.is(TokenUsageRecord)
-const isCompacted = Schema.is(Compacted)
+// in place is enough and avoids building a second copy of every line (import speed). fastIs
+// gives Schema.is's verdict without its per-property allocations (fastGuard.ts).
+const isSessionMeta = fastIs(SessionMeta)
+const isTurnContext = fastIs(TurnContext)
+const isItemMetadata = fastIs(ResponseItemMetadata)
+const isUsageRecord = fastIs(TokenUsageRecord)
+const isCompacted = fastIs(Compacted)
 
 // Items and events are checked against the member their `type` names rather than the whole
 // union: the same verdict (every member is discriminated by a literal `type`), without the
 // union's candidate search on each of the ~300k lines of a large rollout.
 type Guard<A> = (u: unknown) => u is A
 
-const isCompactionItem = Schema.is(CompactionItem)
+const isCompactionItem = fastIs(CompactionItem)
 const RESPONSE_ITEM_GUARDS = new Map<string, Guard<KnownResponseItem>>([
-  ["message", Schema.is(MessageItem)],
-  ["function_call", Schema.is(FunctionCallItem)],
-  ["function_call_output", Schema.is(FunctionCallOutputItem)],
-  ["custom_tool_call", Schema.is(CustomToolCallItem)],
-  ["custom_tool_call_output", Schema.is(CustomToolCallOutputItem)],
-  ["reasoning", Schema.is(ReasoningItem)],
-  ["tool_search_call", Schema.is(ToolSearchCallItem)],
-  ["tool_search_output", Schema.is(ToolSearchOutputItem)],
-  ["local_shell_call", Schema.is(LocalShellCallItem)],
-  ["web_search_call", Schema.is(WebSearchCallItem)],
+  ["message", fastIs(MessageItem)],
+  ["function_call", fastIs(FunctionCallItem)],
+  ["function_call_output", fastIs(FunctionCallOutputItem)],
+  ["custom_tool_call", fastIs(CustomToolCallItem)],
+  ["custom_tool_call_output", fastIs(CustomToolCallOutputItem)],
+  ["reasoning", fastIs(ReasoningItem)],
+  ["tool_search_call", fastIs(ToolSearchCallItem)],
+  ["tool_search_output", fastIs(ToolSearchOutputItem)],
+  ["local_shell_call", fastIs(LocalShellCallItem)],
+  ["web_search_call", fastIs(WebSearchCallItem)],
   ["compaction", isCompactionItem],
   ["context_compaction", isCompactionItem],
   ["compaction_summary", isCompactionItem]
 ])
 
 const EVENT_GUARDS = new Map<string, Guard<KnownEventMsg>>([
-  ["task_started", Schema.is(TaskStarted)],
-  ["task_complete", Schema.is(TaskComplete)],
-  ["turn_aborted", Schema.is(TurnAborted)],
-  ["token_count", Schema.is(TokenCount)],
-  ["item_completed", Schema.is(ItemCompleted)],
-  ["thread_settings_applied", Schema.is(ThreadSettingsApplied)],
-  ["user_message", Schema.is(UserMessageEvent)],
-  ["agent_message", Schema.is(AgentMessageEvent)],
-  ["agent_reasoning", Schema.is(AgentReasoningEvent)],
-  ["exec_command_end", Schema.is(ExecCommandEnd)],
-  ["patch_apply_end", Schema.is(PatchApplyEnd)],
-  ["mcp_tool_call_end", Schema.is(McpToolCallEnd)],
-  ["context_compacted", Schema.is(ContextCompactedEvent)]
+  ["task_started", fastIs(TaskStarted)],
+  ["task_complete", fastIs(TaskComplete)],
+  ["turn_aborted", fastIs(TurnAborted)],
+  ["token_count", fastIs(TokenCount)],
+  ["item_completed", fastIs(ItemCompleted)],
+  ["thread_settings_applied", fastIs(ThreadSettingsApplied)],
+  ["user_message", fastIs(UserMessageEvent)],
+  ["agent_message", fastIs(AgentMessageEvent)],
+  ["agent_reasoning", fastIs(AgentReasoningEvent)],
+  ["exec_command_end", fastIs(ExecCommandEnd)],
+  ["patch_apply_end", fastIs(PatchApplyEnd)],
+  ["mcp_tool_call_end", fastIs(McpToolCallEnd)],
+  ["context_compacted", fastIs(ContextCompactedEvent)]
 ])
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
