@@ -219,9 +219,10 @@ export const reduceSession = <E, R>(plan: SessionPlan, deliver: (rows: ReadonlyA
     const seen = new Set<string>()
     const errors: Array<ImportProblem> = []
     let malformedLines = 0
+    // a span updated again before its batch goes keeps its place in the batch: the rows of one
+    // delivery are merged by id, their order within it does not matter
     const take = (rows: ReadonlyArray<SpanRow>) => {
       for (const r of rows) {
-        pending.delete(r.id)
         pending.set(r.id, r)
         seen.add(r.id)
       }

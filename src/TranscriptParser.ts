@@ -12,6 +12,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { Decompress } from "fzstd"
@@ -170,17 +171,34 @@ const plainSource = (opened: OpenedTranscript, fromOffset: number, chunkSize: nu
     const size = Number(info.size)
     if (size < fromOffset) return yield* truncatedError(path, size, fromOffset)
     yield* file.seek(fromOffset, "start")
-    // One buffer for every read. A fresh buffer per read (readAlloc) lives outside the JS heap
-    // until V8 collects its wrapper, and meanwhile dozens of 1 MiB blocks pile up in the C heap:
-    // about 40 MB of a 200 MB import's peak RSS.
-    const buffer = Buffer.allocUnsafeSlow(chunkSize)
-    const next: NextBytes = file.read(buffer).pipe(
-      Effect.map((size) => {
-        const bytesRead = Number(size)
-        return bytesRead === 0 ? undefined : buffer.subarray(0, bytesRead)
-      }),
-      Effect.mapError((cause) => ioError(path, "read", cause))
-    )
+    // Two buffers, used in turn: while the caller splits one chunk, the next is read into the
+    // other (the read runs on libuv's thread pool, so the file's bytes arrive while lines are
+    // parsed instead of between chunks). Reused buffers, not one per read: a fresh buffer per
+    // read (readAlloc) lives outside the JS heap until V8 collects its wrapper, and meanwhile
+    // dozens of 1 MiB blocks pile up in the C heap (about 40 MB of a 200 MB import's peak RSS).
+    const scope = yield* Effect.scope
+    const buffers = [Buffer.allocUnsafeSlow(chunkSize), Buffer.allocUnsafeSlow(chunkSize)] as const
+    let turn = 0
+    const readInto = (buffer: Buffer): NextBytes =>
+      file.read(buffer).pipe(
+        Effect.map((size) => {
+          const bytesRead = Number(size)
+          return bytesRead === 0 ? undefined : buffer.subarray(0, bytesRead)
+        }),
+        Effect.mapError((cause) => ioError(path, "read", cause))
+      )
+    // the read of the chunk after the one last returned; it starts only once that one is read
+    // (File.read advances the file's position), and its buffer is the one returned before that,
+    // which the caller has finished with by the time it asks again
+    let ahead: Fiber.RuntimeFiber<Buffer | undefined, TranscriptReadError> | undefined
+    const next: NextBytes = Effect.gen(function*() {
+      const chunk = ahead === undefined ? yield* readInto(buffers[turn]!) : yield* Fiber.join(ahead)
+      ahead = undefined
+      if (chunk === undefined) return undefined
+      turn = 1 - turn
+      ahead = yield* Effect.forkIn(readInto(buffers[turn]!), scope)
+      return chunk
+    })
     return next
   })
 
