@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { type FakeBraintrust, startFakeBraintrust } from "./support/fakeBraintrust"
-import { type CliRun, HOOK_EVENTS, hooksFileIn, parseJsonOutput, readHooks, runCli, runCliAsync, tempDir } from "./support/codexHomes"
+import { type CliRun, HOOK_EVENTS, hooksFileIn, parseJsonOutput, readHooks, runCli, runCliAsync, snakeCase, tempDir } from "./support/codexHomes"
 
 interface Check {
   readonly id: string
@@ -175,6 +175,64 @@ describe("trace-codex doctor", () => {
     const r = report(doctor(home, state, {}, "--json"))
     expect(checkOf(r, "drainer")).toMatchObject({ status: "fail", summary: "1 hook payloads waiting and no drainer running", fix: expect.stringContaining("trace-codex flush") })
     expect(checkOf(r, "hook-log")).toMatchObject({ status: "warn", summary: expect.stringContaining("cannot write spool: ENOSPC") })
+  })
+})
+
+describe("trace-codex doctor: installed as a Codex plugin", () => {
+  const withPlugin = (home: string, features: string) => {
+    fs.mkdirSync(home, { recursive: true })
+    fs.appendFileSync(path.join(home, "config.toml"), `${features}[marketplaces.trace-codex]\nsource_type = "local"\nsource = "/opt/trace-codex"\n\n[plugins."trace-codex@trace-codex"]\nenabled = true\n`)
+  }
+
+  it("plugin hooks switched off (Codex 0.169's default): fails and says which feature to turn on", () => {
+    const { home, state } = fresh()
+    withPlugin(home, "")
+    const r = report(doctor(home, state, {}, "--json"))
+    expect(r.ok).toBe(false)
+    expect(checkOf(r, "hooks")).toMatchObject({ status: "info", summary: expect.stringContaining("the plugin trace-codex@trace-codex provides them") })
+    expect(checkOf(r, "plugin")).toMatchObject({ status: "fail", fix: expect.stringContaining("features.plugin_hooks = true") })
+  })
+
+  /** what Codex's "Trust all" writes for the plugin's hooks (doctor reads the keys, not the hashes) */
+  const trustPluginHooks = (home: string, events: ReadonlyArray<string>) =>
+    fs.appendFileSync(
+      path.join(home, "config.toml"),
+      events.map((event) => `\n[hooks.state."trace-codex@trace-codex:hooks/hooks.json:${snakeCase(event)}:0:0"]\ntrusted_hash = "sha256:aa/sha256:bb"\n`).join("")
+    )
+
+  it("plugin hooks on but not trusted yet: the trust check fails and explains the prompt and the CI flag", () => {
+    const { home, state } = fresh()
+    withPlugin(home, "[features]\nplugin_hooks = true\n\n")
+    trustPluginHooks(home, ["Stop", "SessionStart"])
+    const r = report(doctor(home, state, {}, "--json"))
+    const trust = checkOf(r, "plugin-trust")
+    expect(trust?.status).toBe("fail")
+    expect(trust?.summary).toContain("UserPromptSubmit")
+    expect(trust?.summary).not.toMatch(/\bStop\b|SessionStart/)
+    expect(trust?.fix).toContain("--dangerously-bypass-hook-trust")
+  })
+
+  it("plugin hooks on and trusted: passes, and checks the plugin's data folder as the state dir", () => {
+    const root = tempDir()
+    const home = path.join(root, "codex-home")
+    withPlugin(home, "[features]\nplugin_hooks = true\n\n")
+    trustPluginHooks(home, HOOK_EVENTS)
+    // no TRACE_CODEX_STATE_DIR: the plugin's hooks use PLUGIN_DATA
+    const run = runCli(["doctor", "--codex-home", home, "--json"])
+    const r = report(run)
+    expect(r.checks.filter((c) => c.status === "fail")).toEqual([])
+    expect(run.code).toBe(0)
+    const dataDir = path.join(home, "plugins", "data", "trace-codex-trace-codex")
+    expect(r.stateDir).toBe(dataDir)
+    expect(checkOf(r, "plugin")).toMatchObject({ status: "ok", summary: expect.stringContaining(dataDir) })
+  })
+
+  it("hooks.json and the plugin both: a warning that every event is recorded twice", () => {
+    const { home, state } = installed()
+    withPlugin(home, "[features]\nplugin_hooks = true\n\n")
+    const r = report(doctor(home, state, {}, "--json"))
+    expect(checkOf(r, "plugin-twice")).toMatchObject({ status: "warn", fix: expect.stringContaining("codex plugin remove trace-codex@trace-codex") })
+    expect(checkOf(r, "hooks")?.status).toBe("ok")
   })
 })
 

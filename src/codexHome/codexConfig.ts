@@ -230,10 +230,23 @@ export const readToml = (text: string): Either.Either<ReadonlyArray<Assignment>,
 
 const samePath = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean => a.length === b.length && a.every((k, i) => k === b[i])
 
-/** `[features] hooks`: false switches every hook off */
-export const hooksFeature = (config: ReadonlyArray<Assignment>): boolean | undefined => {
-  const found = config.filter((a) => samePath(a.path, ["features", "hooks"])).at(-1)
+/** `[features] <name>` when set to true or false (the last assignment wins) */
+export const featureFlag = (config: ReadonlyArray<Assignment>, name: string): boolean | undefined => {
+  const found = config.filter((a) => samePath(a.path, ["features", name])).at(-1)
   return typeof found?.value === "boolean" ? found.value : undefined
+}
+
+/** `[features] hooks`: false switches every hook off */
+export const hooksFeature = (config: ReadonlyArray<Assignment>): boolean | undefined => featureFlag(config, "hooks")
+
+/** `[plugins."<name>@<marketplace>"] enabled = true`: the plugins Codex loads, by id */
+export const enabledPlugins = (config: ReadonlyArray<Assignment>): Array<string> => {
+  const enabled = new Map<string, boolean>()
+  for (const { path, value } of config) {
+    const [plugins, id, field] = path
+    if (path.length === 3 && plugins === "plugins" && id !== undefined && field === "enabled" && typeof value === "boolean") enabled.set(id, value)
+  }
+  return [...enabled].filter(([, on]) => on).map(([id]) => id)
 }
 
 export interface HookTrustState {

@@ -1,7 +1,8 @@
 /**
  * `trace-codex doctor`: is live tracing going to work for this CODEX_HOME, and if not, what to
  * do. Checks Node, the hooks in hooks.json (all 12 events, pointing at an existing executable),
- * Codex's trust in them (from config.toml and what install recorded), the state directory, the
+ * Codex's trust in them (from config.toml and what install recorded), or the trace-codex Codex
+ * plugin (enabled, plugin hooks switched on, its hooks trusted), the state directory, the
  * settings, Braintrust (login, project, API — only when tracing to Braintrust is on; otherwise
  * no network at all) and delivery (drainer, waiting payloads, failing sessions). Exit code 1
  * when something is wrong.
@@ -16,7 +17,7 @@ import type * as Redacted from "effect/Redacted"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { checkBraintrust } from "../codexHome/braintrustCheck"
-import { hooksFeature, hookTrustStates, readToml } from "../codexHome/codexConfig"
+import { enabledPlugins, featureFlag, hooksFeature, hookTrustStates, readToml } from "../codexHome/codexConfig"
 import { decodeInstallRecord, type InstallRecord, trustFromFiles } from "../codexHome/hookTrust"
 import {
   type HandlerAt,
@@ -25,6 +26,7 @@ import {
   ourHandlersOf,
   ourProgramOf,
   parseHooksFile,
+  snakeCase,
   unknownTopLevelFields
 } from "../codexHome/hooksFile"
 import { hookBinOfPackage, hooksFileOf, isExecutableFile, packageRoot, resolveCodexHome, stateDirFor, trustPathOf } from "../codexHome/installation"
@@ -142,10 +144,11 @@ interface HooksFindings {
   readonly ours: ReadonlyArray<HandlerAt>
 }
 
-const hooksChecks = (hooksFile: string, hookBin: string | undefined, settings: Settings | undefined): HooksFindings => {
+const hooksChecks = (hooksFile: string, hookBin: string | undefined, settings: Settings | undefined, plugin: PluginInstall | undefined): HooksFindings => {
   const install = "run trace-codex install"
   const text = readText(hooksFile)
-  if (text === undefined) return { checks: [check("hooks", "fail", `no ${hooksFile}: trace-codex's hooks are not installed`, { fix: install })], ours: [] }
+  const viaPlugin = plugin === undefined ? undefined : check("hooks", "info", `no trace-codex hooks in ${hooksFile}: the plugin ${plugin.id} provides them`)
+  if (text === undefined) return { checks: [viaPlugin ?? check("hooks", "fail", `no ${hooksFile}: trace-codex's hooks are not installed`, { fix: install })], ours: [] }
   const parsed = parseHooksFile(text)
   if (Either.isLeft(parsed)) return { checks: [check("hooks", "fail", `${hooksFile} is ${parsed.left}: Codex runs no hook from it`, { fix: "fix the file, then run trace-codex install" })], ours: [] }
   const doc = parsed.right
@@ -157,7 +160,7 @@ const hooksChecks = (hooksFile: string, hookBin: string | undefined, settings: S
   const ours = ourHandlersOf(doc)
   const missing = HOOK_EVENTS.filter((event) => !ours.some((at) => at.event === event))
   if (ours.length === 0) {
-    checks.push(check("hooks", "fail", `${hooksFile} has no trace-codex hooks`, { fix: install }))
+    checks.push(viaPlugin ?? check("hooks", "fail", `${hooksFile} has no trace-codex hooks`, { fix: install }))
     return { checks, ours }
   }
   const programs = [...new Set(ours.map((at) => ourProgramOf(String(at.value["command"])) ?? ""))]
@@ -238,6 +241,69 @@ const trustChecks = (codexHome: string, hooksFile: string, ours: ReadonlyArray<H
     )
   }
   return checks
+}
+
+/** trace-codex installed as a Codex plugin (`codex plugin add trace-codex@<marketplace>`) */
+interface PluginInstall {
+  readonly id: string
+  /** PLUGIN_DATA, where its hooks keep their state */
+  readonly dataDir: string
+  /** Codex 0.169 runs plugin hooks only with `[features] plugin_hooks = true` */
+  readonly hooksOn: boolean
+}
+
+const pluginInstallOf = (codexHome: string): PluginInstall | undefined => {
+  const config = readToml(readText(path.join(codexHome, "config.toml")) ?? "")
+  if (Either.isLeft(config)) return undefined
+  const id = enabledPlugins(config.right).find((plugin) => plugin.split("@")[0] === "trace-codex")
+  if (id === undefined) return undefined
+  const [name, marketplace] = id.split("@")
+  return { id, dataDir: path.join(codexHome, "plugins", "data", `${name}-${marketplace ?? ""}`), hooksOn: featureFlag(config.right, "plugin_hooks") === true }
+}
+
+const pluginChecks = (codexHome: string, plugin: PluginInstall | undefined, hooksInFile: boolean): ReadonlyArray<Check> => {
+  if (plugin === undefined) return []
+  const checks: Array<Check> = []
+  // trust of plugin hooks is keyed "<plugin id>:hooks/hooks.json:<event>:<group>:<handler>"
+  const config = readToml(readText(path.join(codexHome, "config.toml")) ?? "")
+  const states = Either.isRight(config) ? hookTrustStates(config.right) : new Map<string, { trustedHash?: string; enabled?: boolean }>()
+  const trusted = HOOK_EVENTS.filter((event) => {
+    const state = states.get(`${plugin.id}:hooks/hooks.json:${snakeCase(event)}:0:0`)
+    return state?.trustedHash !== undefined && state.enabled !== false
+  })
+  if (trusted.length < HOOK_EVENTS.length) {
+    const missing = HOOK_EVENTS.filter((event) => !trusted.includes(event))
+    checks.push(
+      check("plugin-trust", "fail", `Codex has no trust recorded for ${missing.length === HOOK_EVENTS.length ? `the plugin's ${HOOK_EVENTS.length} hooks` : `the plugin's ${missing.join(", ")} hooks`}: it skips them without a word`, {
+        fix: 'start codex and choose "Trust all" under "Hooks need review"; in CI, codex exec --dangerously-bypass-hook-trust runs them without recorded trust'
+      })
+    )
+  }
+  if (!plugin.hooksOn) {
+    return [
+      check("plugin", "fail", `the trace-codex plugin (${plugin.id}) is enabled, but Codex 0.169 runs plugin hooks only with the plugin_hooks feature: its hooks never run`, {
+        fix: "add features.plugin_hooks = true to config.toml (or start codex --enable plugin_hooks)"
+      }),
+      ...checks
+    ]
+  }
+  checks.unshift(check("plugin", "ok", `the trace-codex plugin (${plugin.id}) is enabled and plugin hooks are on; its state is in ${plugin.dataDir}`))
+  if (hooksInFile) {
+    checks.push(
+      check("plugin-twice", "warn", "trace-codex hooks run twice, from hooks.json and from the plugin: every event is recorded twice, in two state dirs", {
+        fix: `keep one: trace-codex uninstall, or codex plugin remove ${plugin.id}`
+      })
+    )
+  }
+  return checks
+}
+
+/** do the hooks in hooks.json include ours (for where the state is kept) */
+const hooksFileHasOurs = (hooksFile: string): boolean => {
+  const text = readText(hooksFile)
+  if (text === undefined) return false
+  const parsed = parseHooksFile(text)
+  return Either.isRight(parsed) && ourHandlersOf(parsed.right).length > 0
 }
 
 const stateDirChecks = (stateDir: string): ReadonlyArray<Check> => {
@@ -362,20 +428,24 @@ const MARK: Record<Status, string> = { ok: "✓", info: "·", warn: "!", fail: "
 export const doctorCommand = Command.make("doctor", { codexHome: codexHomeOption, json: jsonOption }, (args) =>
   Effect.gen(function* () {
     const home = yield* resolveCodexHome(args.codexHome)
-    const stateDir = yield* stateDirFor(home)
     const hooksFile = hooksFileOf(home)
+    const plugin = pluginInstallOf(home)
+    const hooksInFile = hooksFileHasOurs(hooksFile)
+    // installed only as a plugin: its hooks keep their state in PLUGIN_DATA, unless TRACE_CODEX_STATE_DIR says otherwise
+    const stateDir = plugin !== undefined && !hooksInFile && !process.env["TRACE_CODEX_STATE_DIR"] ? plugin.dataDir : yield* stateDirFor(home)
     const root = packageRoot()
     const hookBin = root === undefined ? undefined : hookBinOfPackage(root)
     const report = yield* readSettings(stateDir)
     const record = Either.getOrUndefined(decodeInstallRecord(readText(path.join(stateDir, "install.json")) ?? ""))
     const version = typeof TRACE_CODEX_VERSION === "string" ? TRACE_CODEX_VERSION : "0.0.0-dev"
-    const hooks = hooksChecks(hooksFile, hookBin, report.settings)
+    const hooks = hooksChecks(hooksFile, hookBin, report.settings, plugin)
     const checks: Array<Check> = [
       nodeCheck(),
       hookBin !== undefined && isExecutableFile(hookBin)
         ? check("install", "ok", `trace-codex ${version} at ${root}`)
         : check("install", "fail", `trace-codex ${version}: ${hookBin ?? "bin/trace-codex-hook"} is missing`, { fix: "reinstall trace-codex" }),
       ...hooks.checks,
+      ...pluginChecks(home, plugin, hooksInFile),
       ...trustChecks(home, hooksFile, hooks.ours, record),
       ...stateDirChecks(stateDir),
       ...settingsChecks(report),

@@ -155,6 +155,11 @@ describe.skipIf(!codex.available)("trace-codex as a Codex plugin", () => {
       const repo = pluginCheckout(sandbox.root)
       expect(runCodex("plugin", "marketplace", "add", repo)).toContain("Added marketplace `trace-codex`")
       expect(runCodex("plugin", "add", "trace-codex@trace-codex")).toContain("Added plugin `trace-codex`")
+      // doctor sees the plugin, its data folder, and that Codex does not trust its hooks yet
+      const doctor = yield* Effect.promise(() => sandbox.traceCodex(["doctor", "--codex-home", sandbox.codexHome, "--json"], { TRACE_CODEX_STATE_DIR: "" }))
+      const checks = (JSON.parse(doctor.stdout) as { stateDir: string; checks: Array<{ id: string; status: string }> })
+      expect(checks.stateDir).toBe(path.join(sandbox.codexHome, "plugins", "data", "trace-codex-trace-codex"))
+      expect(checks.checks.filter((c) => c.id.startsWith("plugin") || c.id === "hooks").map((c) => `${c.id} ${c.status}`)).toEqual(["hooks info", "plugin ok", "plugin-trust fail"])
 
       const run = yield* Effect.promise(() => sandbox.exec(PROMPT))
       expect(run.exitCode, run.stderr).toBe(0)
