@@ -23,6 +23,8 @@ const CodexHookEntry = Schema.Struct({
   command: Schema.optional(Schema.NullOr(Schema.String)),
   sourcePath: Schema.optional(Schema.NullOr(Schema.String)),
   source: Schema.optional(Schema.NullOr(Schema.String)),
+  /** `<plugin>@<marketplace>` for a plugin's hooks */
+  pluginId: Schema.optional(Schema.NullOr(Schema.String)),
   currentHash: Schema.String,
   /** managed, untrusted, trusted, modified */
   trustStatus: Schema.String

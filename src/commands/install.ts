@@ -52,6 +52,7 @@ import {
   writeAtomically
 } from "../codexHome/installation"
 import { rewriteJsonText } from "../codexHome/jsonText"
+import { trustPluginHooks } from "../codexHome/pluginTrust"
 import { unifiedDiff } from "../codexHome/textDiff"
 import { CliFailure } from "./errors"
 
@@ -70,6 +71,11 @@ const codexBin = Options.text("codex-bin").pipe(
 )
 const noTrust = Options.boolean("no-trust").pipe(
   Options.withDescription("do not record trust for our hooks; trust them in Codex yourself, or run codex exec with --dangerously-bypass-hook-trust")
+)
+const plugin = Options.boolean("plugin").pipe(
+  Options.withDescription(
+    "for the trace-codex Codex plugin (codex plugin add trace-codex@<marketplace>) instead of hooks.json: have Codex switch plugin hooks on (features.plugin_hooks) and trust the plugin's 12 hooks, after checking they are the ones this trace-codex ships; needs codex on PATH or --codex-bin"
+  )
 )
 const project = Options.text("project").pipe(
   Options.withDescription("Braintrust project for these traces, saved as \"project\" in <state dir>/config.json"),
@@ -209,10 +215,37 @@ const hooksOfOthers = (n: number): string => `${n} ${n === 1 ? "hook" : "hooks"}
 
 const TIMEOUTS_NOTE = "timeouts: Stop 30 s (room to wait for delivery at turn end), SessionEnd and Interrupt 3 s (Codex's limit), others 10 s"
 
-export const installCommand = Command.make("install", { codexHome, project, dryRun, json, codexBin, noTrust }, (args) =>
+/** `install --plugin`: Codex's plugin hooks switched on and trusted; hooks.json is left alone */
+const installForPlugin = (args: { readonly codexHome: Option.Option<string>; readonly codexBin: Option.Option<string>; readonly json: boolean }, root: string) =>
+  Effect.gen(function* () {
+    const home = yield* resolveCodexHome(args.codexHome)
+    const codex = findCodex(args.codexBin, process.env["PATH"])
+    if (codex === undefined) {
+      return yield* new CliFailure({ message: "install --plugin has Codex record the trust of the plugin's hooks, and no codex executable was found on PATH: give one with --codex-bin, or trust them in codex itself (Hooks need review -> Trust all)" })
+    }
+    const outcome = yield* trustPluginHooks({ codexBin: codex, codexHome: home, shippedHooksFile: path.join(root, "hooks", "hooks.json") })
+    if (args.json) {
+      yield* Console.log(JSON.stringify({ codexHome: home, plugin: outcome.pluginId, hooksFile: outcome.hooksFile, enabledPluginHooks: outcome.enabledPluginHooks, trust: { newlyTrusted: outcome.newlyTrusted, alreadyTrusted: outcome.alreadyTrusted, configFile: outcome.configFile, codex } }, null, 2))
+      return
+    }
+    yield* Console.log(`trace-codex install --plugin  (CODEX_HOME ${home})\n`)
+    yield* printSection("plugin", [`${outcome.pluginId}, hooks from ${outcome.hooksFile} (the same as this trace-codex ships)`])
+    yield* printSection("feature", [outcome.enabledPluginHooks ? "switched plugin hooks on (features.plugin_hooks = true): Codex 0.169 runs plugin hooks only with it" : "plugin hooks are on"])
+    yield* printSection("trust", [
+      outcome.newlyTrusted > 0 ? `trusted the plugin's ${outcome.newlyTrusted} hooks${outcome.alreadyTrusted > 0 ? `; ${outcome.alreadyTrusted} already trusted` : ""} in ${outcome.configFile ?? "config.toml"}` : `the plugin's ${outcome.alreadyTrusted} hooks are already trusted`,
+      `(hashes computed and written by ${codex} app-server)`
+    ])
+    yield* Console.log("\nNext: use Codex as usual; check everything with trace-codex doctor.")
+  })
+
+export const installCommand = Command.make("install", { codexHome, project, dryRun, json, codexBin, noTrust, plugin }, (args) =>
   Effect.gen(function* () {
     const root = packageRoot()
     if (root === undefined) return yield* new CliFailure({ message: "cannot find the trace-codex installation this command runs from (no package.json named trace-codex above it)" })
+    if (args.plugin) {
+      if (args.dryRun || args.noTrust || Option.isSome(args.project)) return yield* new CliFailure({ message: "--plugin only records trust and the plugin_hooks feature: it goes without --dry-run, --no-trust and --project" })
+      return yield* installForPlugin(args, root)
+    }
     const hookBin = hookBinOfPackage(root)
     if (!isExecutableFile(hookBin)) {
       return yield* new CliFailure({ message: `${hookBin} is missing or not executable: this trace-codex installation is incomplete; reinstall it (npm install -g trace-codex, or npm ci in a checkout)` })

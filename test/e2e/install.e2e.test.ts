@@ -7,8 +7,9 @@
  * - A laptop: `trace-codex install` records trust through the real `codex app-server`; a plain
  *   `codex exec` (no bypass flag) then runs our hooks. Without that trust, and without the flag,
  *   Codex skips them without a word: nothing arrives (the reason trust is part of install).
- * - The Codex plugin: `codex plugin marketplace add <this repository>`, `codex plugin add`, and a
- *   session whose hooks come from the plugin, its state under PLUGIN_DATA.
+ * - The Codex plugin: `codex plugin marketplace add <this repository>`, `codex plugin add`,
+ *   `trace-codex install --plugin` (feature and trust), and a plain `codex exec` whose hooks come
+ *   from the plugin, its state under PLUGIN_DATA.
  *
  * Skipped, with the reason, where Codex cannot run (see codexRunner.probeCodex).
  */
@@ -133,15 +134,15 @@ const pluginCheckout = (root: string): string => {
 }
 
 describe.skipIf(!codex.available)("trace-codex as a Codex plugin", () => {
-  it.scoped("codex plugin marketplace add + plugin add, then codex exec: traced, state under PLUGIN_DATA", () =>
+  it.scoped("codex plugin marketplace add + plugin add + trace-codex install --plugin, then a plain codex exec: traced, state under PLUGIN_DATA", () =>
     Effect.gen(function* () {
       const server = yield* acquireFakeBraintrust({ apiKey: API_KEY, unixSocket: true })
       const fake = yield* acquireFakeResponses(SCRIPT)
       const sandbox = yield* acquireCodexSandbox({
         fake,
         writeHooksJson: false,
-        // Codex 0.169 runs plugin hooks only with this feature on
-        extraConfig: "features.plugin_hooks = true",
+        // no bypass flag: install --plugin has Codex trust the plugin's hooks
+        bypassHookTrust: false,
         braintrust: { socketPath: server.socketPath ?? "", apiKey: API_KEY, project: PROJECT },
         // no state dir of our choosing: the hook takes PLUGIN_DATA, as for a user
         env: { TRACE_CODEX_STATE_DIR: "" },
@@ -155,11 +156,21 @@ describe.skipIf(!codex.available)("trace-codex as a Codex plugin", () => {
       const repo = pluginCheckout(sandbox.root)
       expect(runCodex("plugin", "marketplace", "add", repo)).toContain("Added marketplace `trace-codex`")
       expect(runCodex("plugin", "add", "trace-codex@trace-codex")).toContain("Added plugin `trace-codex`")
-      // doctor sees the plugin, its data folder, and that Codex does not trust its hooks yet
-      const doctor = yield* Effect.promise(() => sandbox.traceCodex(["doctor", "--codex-home", sandbox.codexHome, "--json"], { TRACE_CODEX_STATE_DIR: "" }))
-      const checks = (JSON.parse(doctor.stdout) as { stateDir: string; checks: Array<{ id: string; status: string }> })
-      expect(checks.stateDir).toBe(path.join(sandbox.codexHome, "plugins", "data", "trace-codex-trace-codex"))
-      expect(checks.checks.filter((c) => c.id.startsWith("plugin") || c.id === "hooks").map((c) => `${c.id} ${c.status}`)).toEqual(["hooks info", "plugin ok", "plugin-trust fail"])
+      // doctor sees the plugin, its data folder, the feature off and no trust yet
+      const doctor = () =>
+        Effect.promise(() => sandbox.traceCodex(["doctor", "--codex-home", sandbox.codexHome, "--json"], { TRACE_CODEX_STATE_DIR: "" })).pipe(
+          Effect.map((run) => JSON.parse(run.stdout) as { stateDir: string; checks: Array<{ id: string; status: string }> })
+        )
+      const pluginChecks = (report: { checks: Array<{ id: string; status: string }> }) =>
+        report.checks.filter((c) => c.id.startsWith("plugin") || c.id === "hooks").map((c) => `${c.id} ${c.status}`)
+      const before = yield* doctor()
+      expect(before.stateDir).toBe(path.join(sandbox.codexHome, "plugins", "data", "trace-codex-trace-codex"))
+      expect(pluginChecks(before)).toEqual(["hooks info", "plugin fail", "plugin-trust fail"])
+      // install --plugin: Codex switches plugin hooks on and trusts exactly the plugin's 12 hooks
+      const install = yield* Effect.promise(() => sandbox.traceCodex(["install", "--plugin", "--codex-home", sandbox.codexHome, "--codex-bin", codexBin, "--json"]))
+      expect(install.exitCode, install.stderr).toBe(0)
+      expect(JSON.parse(install.stdout)).toMatchObject({ plugin: "trace-codex@trace-codex", enabledPluginHooks: true, trust: { newlyTrusted: 12, alreadyTrusted: 0 } })
+      expect(pluginChecks(yield* doctor())).toEqual(["hooks info", "plugin ok"])
 
       const run = yield* Effect.promise(() => sandbox.exec(PROMPT))
       expect(run.exitCode, run.stderr).toBe(0)
