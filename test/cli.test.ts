@@ -200,10 +200,8 @@ describe("logs", () => {
     const big = "x".repeat(1024 * 1024 + 1) + "\n"
     fs.writeFileSync(path.join(logs, "hook.log"), `old hook lines\n${big}`)
     fs.writeFileSync(path.join(logs, "drainer.log"), `old drainer lines\n${big}`)
-    // a hook payload starts a drainer, which logs that it started
-    const env = { TRACE_CODEX_STATE_DIR: state, TRACE_CODEX_DRAIN_IDLE_MS: "300" }
-    expect(run(["hook"], env, JSON.stringify({ hook_event_name: "SessionStart", session_id: "s-logs", source: "startup" })).code).toBe(0)
-    const r = run(["flush", "--timeout", "10"], env)
+    // a drainer (as the hooks start it; here in the foreground) logs that it started, and exits when idle
+    const r = run(["drain"], { TRACE_CODEX_STATE_DIR: state, TRACE_CODEX_DRAIN_IDLE_MS: "300" })
     expect(r.code, r.stderr).toBe(0)
     expect(fs.readFileSync(path.join(logs, "hook.log.1"), "utf8")).toMatch(/^old hook lines\n/)
     expect(fs.existsSync(path.join(logs, "hook.log"))).toBe(false)
