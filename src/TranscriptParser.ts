@@ -12,10 +12,10 @@ import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { Decompress } from "fzstd"
+import * as nodeFs from "node:fs"
 import { decodeRolloutLine, type RolloutLine } from "./domain/Rollout"
 
 export class TranscriptReadError extends Data.TaggedError("TranscriptReadError")<{
@@ -170,33 +170,35 @@ const plainSource = (opened: OpenedTranscript, fromOffset: number, chunkSize: nu
     const info = yield* Effect.mapError(file.stat, (cause) => ioError(path, "stat", cause))
     const size = Number(info.size)
     if (size < fromOffset) return yield* truncatedError(path, size, fromOffset)
-    yield* file.seek(fromOffset, "start")
     // Two buffers, used in turn: while the caller splits one chunk, the next is read into the
-    // other (the read runs on libuv's thread pool, so the file's bytes arrive while lines are
-    // parsed instead of between chunks). Reused buffers, not one per read: a fresh buffer per
-    // read (readAlloc) lives outside the JS heap until V8 collects its wrapper, and meanwhile
-    // dozens of 1 MiB blocks pile up in the C heap (about 40 MB of a 200 MB import's peak RSS).
-    const scope = yield* Effect.scope
+    // other, so the file's bytes arrive while lines are parsed instead of between chunks. The
+    // read is started with node's fs.read on the file's descriptor, at once: an Effect fiber
+    // forked for it would only start once the caller yields, which is after the chunk is split.
+    // Reused buffers, not one per read: a fresh buffer per read (readAlloc) lives outside the JS
+    // heap until V8 collects its wrapper, and meanwhile dozens of 1 MiB blocks pile up in the C
+    // heap (about 40 MB of a 200 MB import's peak RSS).
+    const fd = Number(file.fd)
     const buffers = [Buffer.allocUnsafeSlow(chunkSize), Buffer.allocUnsafeSlow(chunkSize)] as const
     let turn = 0
-    const readInto = (buffer: Buffer): NextBytes =>
-      file.read(buffer).pipe(
-        Effect.map((size) => {
-          const bytesRead = Number(size)
-          return bytesRead === 0 ? undefined : buffer.subarray(0, bytesRead)
-        }),
-        Effect.mapError((cause) => ioError(path, "read", cause))
+    let position = fromOffset
+    const startRead = (buffer: Buffer, at: number): Promise<number> => {
+      const read = new Promise<number>((resolve, reject) =>
+        nodeFs.read(fd, buffer, 0, buffer.length, at, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)))
       )
-    // the read of the chunk after the one last returned; it starts only once that one is read
-    // (File.read advances the file's position), and its buffer is the one returned before that,
-    // which the caller has finished with by the time it asks again
-    let ahead: Fiber.RuntimeFiber<Buffer | undefined, TranscriptReadError> | undefined
+      // a read still running when the stream is closed early fails on the closed descriptor: nobody waits for it
+      read.catch(() => undefined)
+      return read
+    }
+    let ahead: Promise<number> | undefined
     const next: NextBytes = Effect.gen(function*() {
-      const chunk = ahead === undefined ? yield* readInto(buffers[turn]!) : yield* Fiber.join(ahead)
+      const pending = ahead ?? startRead(buffers[turn]!, position)
       ahead = undefined
-      if (chunk === undefined) return undefined
+      const bytesRead = yield* Effect.tryPromise({ try: () => pending, catch: (cause) => ioError(path, "read", cause) })
+      if (bytesRead === 0) return undefined
+      const chunk = buffers[turn]!.subarray(0, bytesRead)
+      position += bytesRead
       turn = 1 - turn
-      ahead = yield* Effect.forkIn(readInto(buffers[turn]!), scope)
+      ahead = startRead(buffers[turn]!, position)
       return chunk
     })
     return next
