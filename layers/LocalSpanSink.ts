@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as Layer from "effect/Layer"
+import { Buffer } from "node:buffer"
 import { join } from "node:path"
 import { SpanRow } from "../src/domain/SpanRow"
 import { latestRows } from "../src/SessionReducer"
@@ -23,21 +24,65 @@ export const spansDir = (stateDir: string): string => join(stateDir, "spans")
 export const traceFile = (stateDir: string, rootSpanId: string): string =>
   join(spansDir(stateDir), `${SAFE_NAME.test(rootSpanId) ? rootSpanId : encodeURIComponent(rootSpanId)}.ndjson`)
 
+/** a buffer of its own (never a slice of Node's shared pool) of at least `size` bytes, a power of two */
+const newBuffer = (size: number): Buffer => Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(Math.max(size, 64 * 1024))))
+
+/**
+ * A batch as NDJSON bytes, one row a line, written into `buffer` from its start (into a larger
+ * copy when it runs out of room): `bytes` is what was written, `buffer` the whole buffer used.
+ * Each row's JSON is encoded into the buffer as soon as it is made, so the string dies young:
+ * joining the rows into one string and encoding that copies every byte twice more (the join, then
+ * the encoder's copy), which on a 200 MB import cost about half as much as JSON.stringify itself.
+ */
+export const encodeRows = (rows: ReadonlyArray<SpanRow>, buffer: Buffer = newBuffer(0)): { readonly bytes: Buffer; readonly buffer: Buffer } => {
+  let out = buffer
+  let end = 0
+  for (const row of rows) {
+    const line = JSON.stringify(row)
+    // a UTF-16 code unit takes at most 3 bytes of UTF-8: only when even that might not fit are
+    // the line's bytes counted, and the buffer grown if they do not
+    if (out.length - end < 3 * line.length + 1) {
+      const needed = end + Buffer.byteLength(line, "utf8") + 1
+      if (out.length < needed) {
+        const grown = newBuffer(needed)
+        out.copy(grown, 0, 0, end)
+        out = grown
+      }
+    }
+    end += out.write(line, end, "utf8")
+    out[end++] = 0x0a
+  }
+  return { bytes: out.subarray(0, end), buffer: out }
+}
+
+/** a spare encoding buffer larger than this is let go rather than held for the next batch */
+const KEEP_BUFFER_BYTES = 32 * 1024 * 1024
+
 export const makeLocalSpanSink = (stateDir: string) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
-    const encoder = new TextEncoder()
     const dir = spansDir(stateDir)
     const fail = (rows: number) => (cause: unknown) =>
       new SpanSinkError({ sink: "local", message: `could not write the local span store in ${dir}: ${String(cause)}`, rows, cause })
+
+    // The buffer the last batch was encoded into, kept for the next one: the first write into a
+    // fresh buffer of a few MB faults its pages in one by one, which costs more than the encoding,
+    // and every new buffer pushes V8 towards a full garbage collection. It is taken while a batch
+    // is being written, so appends running at once never share it, and given back only after a
+    // write that finished (an interrupted write may still be reading it).
+    let spare: Buffer | undefined
 
     const append = (file: string, rows: ReadonlyArray<SpanRow>) =>
       Effect.scoped(
         Effect.gen(function* () {
           const handle = yield* fs.open(file, { flag: "a", mode: 0o600 })
+          const taken = spare
+          spare = undefined
+          const { buffer, bytes } = encodeRows(rows, taken)
           // writeAll: a single write may store fewer bytes than it was given
-          yield* handle.writeAll(encoder.encode(rows.map((r) => JSON.stringify(r)).join("\n") + "\n"))
+          yield* handle.writeAll(bytes)
           yield* handle.sync
+          if (buffer.length <= KEEP_BUFFER_BYTES) spare = buffer
         })
       )
 

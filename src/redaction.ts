@@ -10,8 +10,11 @@
  * sink. Each string is first tested against one trigger expression (TRIGGER) built to be cheap
  * for V8 — literal alternatives that start with rare characters, or that are anchored on a rare
  * character and look behind for the rest — and only strings that hit it run the rules, each
- * rule again only when one of its literal needles occurs. Unchanged values are returned as the
- * same object, so clean rows cost no allocation.
+ * rule again only when one of its literal needles occurs. Rows repeat the same texts (every model
+ * call shows the recent conversation again, field names and roles recur in every message), so a
+ * redactor remembers its verdicts on strings; strings cannot change, so a remembered verdict is
+ * always the one a scan would give. Unchanged values are returned as the same object, so clean
+ * rows cost no allocation.
  */
 import { isRecord } from "effect/Predicate"
 import type { SpanRow } from "./domain/SpanRow"
@@ -184,6 +187,18 @@ const applyRule = (rule: RedactionRule, text: string): string => {
 
 const REMEMBER_FROM_LENGTH = 256
 const REMEMBERED_TEXTS = 2048
+/**
+ * Short values repeat even more (`assistant`, tool names, the same command and its output in
+ * every later model call): a few thousand of them cover nearly all calls, and a small map stays
+ * faster to look up than a large one.
+ */
+const REMEMBERED_SHORT_TEXTS = 4096
+
+/** what a field name becomes, and whether the field's value is a secret whatever it looks like */
+interface FieldName {
+  readonly redacted: string
+  readonly secret: boolean
+}
 
 const containsAny = (text: string, needles: ReadonlyArray<string>): boolean => {
   for (const n of needles) if (text.includes(n)) return true
@@ -206,8 +221,18 @@ export const makeRedactor = (options: RedactorOptions = {}): Redactor => {
   // the same long texts come back span after span (each model call shows the conversation's
   // recent messages again): remember their verdicts instead of scanning them every time
   const longVerdicts = new Map<string, string>()
+  const shortVerdicts = new Map<string, string>()
   const redactString = (text: string): string => {
-    if (text.length < REMEMBER_FROM_LENGTH) return scanString(text)
+    if (text.length < REMEMBER_FROM_LENGTH) {
+      // too short for any built-in secret; only an extra rule could change it
+      if (text.length < SHORTEST_SECRET && extra.length === 0) return text
+      const seen = shortVerdicts.get(text)
+      if (seen !== undefined) return seen
+      const verdict = scanString(text)
+      if (shortVerdicts.size >= REMEMBERED_SHORT_TEXTS) shortVerdicts.clear()
+      shortVerdicts.set(text, verdict)
+      return verdict
+    }
     const known = longVerdicts.get(text)
     if (known !== undefined) return known
     const out = scanString(text)
@@ -224,16 +249,18 @@ export const makeRedactor = (options: RedactorOptions = {}): Redactor => {
     return out
   }
 
-  // field names repeat endlessly (role, content, type, ...): remember the verdict
-  const fieldVerdicts = new Map<string, boolean>()
-  const isSecretField = (key: string): boolean => {
-    let verdict = fieldVerdicts.get(key)
-    if (verdict === undefined) {
-      verdict = SECRET_FIELD.test(key)
-      if (fieldVerdicts.size > 10_000) fieldVerdicts.clear()
-      fieldVerdicts.set(key, verdict)
+  // field names repeat endlessly (role, content, type, tool_call_id, ...): remember, per name,
+  // both what it becomes and whether its value is a secret, so a known name costs one lookup
+  // instead of a run of the trigger expression and a second lookup
+  const fieldNames = new Map<string, FieldName>()
+  const fieldName = (key: string): FieldName => {
+    let known = fieldNames.get(key)
+    if (known === undefined) {
+      known = { redacted: redactString(key), secret: SECRET_FIELD.test(key) }
+      if (fieldNames.size > 10_000) fieldNames.clear()
+      fieldNames.set(key, known)
     }
-    return verdict
+    return known
   }
 
   const redactArray = <A>(items: ReadonlyArray<A>, redactItem: (item: A) => A): ReadonlyArray<A> => {
@@ -262,8 +289,9 @@ export const makeRedactor = (options: RedactorOptions = {}): Redactor => {
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!
       const item = record[key]
-      const newKey = redactString(key)
-      const redacted = typeof item === "string" && item.length > 0 && isSecretField(key) && !item.startsWith(MARKER_PREFIX)
+      const name = fieldName(key)
+      const newKey = name.redacted
+      const redacted = typeof item === "string" && item.length > 0 && name.secret && !item.startsWith(MARKER_PREFIX)
         ? marker("secret-field")
         : redactValue(item)
       if (copy === undefined && (newKey !== key || redacted !== item)) {
