@@ -222,23 +222,20 @@ export const makeRedactor = (options: RedactorOptions = {}): Redactor => {
   // recent messages again): remember their verdicts instead of scanning them every time
   const longVerdicts = new Map<string, string>()
   const shortVerdicts = new Map<string, string>()
-  const redactString = (text: string): string => {
-    if (text.length < REMEMBER_FROM_LENGTH) {
-      // too short for any built-in secret; only an extra rule could change it
-      if (text.length < SHORTEST_SECRET && extra.length === 0) return text
-      const seen = shortVerdicts.get(text)
-      if (seen !== undefined) return seen
-      const verdict = scanString(text)
-      if (shortVerdicts.size >= REMEMBERED_SHORT_TEXTS) shortVerdicts.clear()
-      shortVerdicts.set(text, verdict)
-      return verdict
-    }
-    const known = longVerdicts.get(text)
+  /** the verdict on `text` from `verdicts`, else a scan remembered there (at most `limit` of them) */
+  const remembered = (verdicts: Map<string, string>, limit: number, text: string): string => {
+    const known = verdicts.get(text)
     if (known !== undefined) return known
-    const out = scanString(text)
-    if (longVerdicts.size >= REMEMBERED_TEXTS) longVerdicts.clear()
-    longVerdicts.set(text, out)
-    return out
+    const verdict = scanString(text)
+    if (verdicts.size >= limit) verdicts.clear()
+    verdicts.set(text, verdict)
+    return verdict
+  }
+  const redactString = (text: string): string => {
+    if (text.length >= REMEMBER_FROM_LENGTH) return remembered(longVerdicts, REMEMBERED_TEXTS, text)
+    // too short for any built-in secret; only an extra rule could change it
+    if (text.length < SHORTEST_SECRET && extra.length === 0) return text
+    return remembered(shortVerdicts, REMEMBERED_SHORT_TEXTS, text)
   }
 
   const scanString = (text: string): string => {
