@@ -10,6 +10,7 @@ import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { sep } from "node:path"
 import * as Redacted from "effect/Redacted"
 import { spansDir } from "../../layers/LocalSpanSink"
 import { defaultRedactor } from "../redaction"
@@ -137,7 +138,9 @@ const asJson = (report: SettingsReport, stateDirFrom: string) => ({
 export const configCommand = Command.make("config", { json }, (args) =>
   Effect.gen(function*() {
     const report = yield* loadSettingsReport
-    const stateDirFrom = yield* stateDirSource
+    const named = yield* stateDirSource
+    // neither variable set and no default state dir: a Codex plugin install's data folder (StateDir.ts)
+    const stateDirFrom = !named.startsWith("env ") && report.stateDir.includes(`${sep}plugins${sep}data${sep}`) ? "the Codex plugin's data folder" : named
     yield* Console.log(args.json ? JSON.stringify(asJson(report, stateDirFrom), null, 2) : text(report, stateDirFrom))
   }).pipe(Effect.provide(StateDir.layer))
 ).pipe(

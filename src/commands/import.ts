@@ -14,7 +14,7 @@ import { importPaths } from "../SessionImport"
 import { forImport, loadSettings, persistableSettings } from "../Settings"
 import { ImportServices } from "../SinkSelection"
 import { SpanSink } from "../SpanSink"
-import { codexHomeConfig, StateDir, stateDirConfig } from "../StateDir"
+import { codexHomeConfig, resolveStateDir, StateDir } from "../StateDir"
 import { CliFailure } from "./errors"
 
 const paths = Args.text({ name: "path" }).pipe(
@@ -64,7 +64,7 @@ export const importCommand = Command.make("import", { paths, all, since, dryRun,
     const sink = yield* SpanSink
     const summary = yield* importPaths(targets, {
       dryRun: args.dryRun,
-      ledger: args.force ? undefined : openImportLedger(yield* stateDirConfig),
+      ledger: args.force ? undefined : openImportLedger(yield* resolveStateDir),
       // changed settings (project, redaction, metadata, parent span) mean different rows: send again
       destination: `${sink.name} ${JSON.stringify(Option.getOrUndefined(Option.map(yield* Effect.option(loadSettings), (s) => persistableSettings(forImport(s)))))}`,
       ...(Option.isSome(sinceMs) ? { sinceMs: sinceMs.value } : {}),
