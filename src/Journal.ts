@@ -118,6 +118,14 @@ export const listSpool = (layout: StateLayout): Array<string> => {
   return ids.sort((a, b) => (a.length - b.length) || (a < b ? -1 : a > b ? 1 : 0))
 }
 
+const spooledEnvIds = (layout: StateLayout): Set<string> => {
+  try {
+    return new Set(fs.readdirSync(layout.spool).filter((name) => name.endsWith(".env") && !name.startsWith(".")).map((name) => name.slice(0, -4)))
+  } catch {
+    return new Set()
+  }
+}
+
 /** the environment the hook stored beside a SessionStart payload, if any */
 const readSpooledEnv = (path: string): Record<string, string> | undefined => {
   let text: string
@@ -139,6 +147,8 @@ export const intakeSpool = (layout: StateLayout): Effect.Effect<IntakeResult, Jo
     try: () => {
       const ids = listSpool(layout)
       if (ids.length === 0) return { sessions: [], entries: 0, undecodable: 0 }
+      // which payloads came with an environment (SessionStart): one listing, not a failed open per payload
+      const withEnv = spooledEnvIds(layout)
       ensureDir(layout.journal)
       const known = new Map<string, Set<string>>()
       const grown = new Set<string>()
@@ -165,7 +175,7 @@ export const intakeSpool = (layout: StateLayout): Effect.Effect<IntakeResult, Jo
         } else {
           const sessionId = decoded.right.event.session_id
           journal = typeof sessionId === "string" && SAFE_ID.test(sessionId) && !sessionId.startsWith("_") ? sessionId : UNKNOWN_SESSION_JOURNAL
-          const env = readSpooledEnv(envPath)
+          const env = withEnv.has(id) ? readSpooledEnv(envPath) : undefined
           line = JSON.stringify({ id, received_at_ms: receivedAtMs, payload: decoded.right.raw, ...(env === undefined ? {} : { env }) } satisfies JournalEntry)
         }
         const path = join(layout.journal, `${journal}.ndjson`)
@@ -180,7 +190,7 @@ export const intakeSpool = (layout: StateLayout): Effect.Effect<IntakeResult, Jo
           entries++
           if (journal !== UNDECODABLE_JOURNAL) grown.add(journal)
         }
-        fs.rmSync(envPath, { force: true })
+        if (withEnv.has(id)) fs.rmSync(envPath, { force: true })
         fs.rmSync(spoolPath, { force: true })
       }
       return { sessions: [...grown], entries, undecodable }
