@@ -1,8 +1,9 @@
 /**
  * Where trace-codex keeps its files (journal, checkpoints, local span store, logs,
  * config.json): `TRACE_CODEX_STATE_DIR`, else `PLUGIN_DATA` (when run as a Codex plugin), else
- * `${CODEX_HOME:-~/.codex}/trace-codex` (for the commands a user runs, when that does not exist,
- * a Codex plugin install's data folder). Read through Effect Config so tests can swap it.
+ * `${CODEX_HOME:-~/.codex}/trace-codex` (for the commands a user runs, when trace-codex is
+ * installed only as a Codex plugin, that plugin's data folder: codexHome/pluginInstall.ts). Read
+ * through Effect Config so tests can swap it.
  */
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -10,9 +11,9 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as fs from "node:fs"
 import { homedir } from "node:os"
 import { join } from "node:path"
+import { pluginOnlyStateDir } from "./codexHome/pluginInstall"
 
 const stateDirSettings = Config.all({
   explicit: Config.option(Config.nonEmptyString("TRACE_CODEX_STATE_DIR")),
@@ -27,30 +28,27 @@ export const stateDirConfig: Config.Config<string> = stateDirSettings.pipe(
   Config.map(({ codexHome, explicit, plugin }) => Option.getOrElse(Option.orElse(explicit, () => plugin), () => join(homeOf(codexHome), "trace-codex")))
 )
 
-/**
- * A user who installed trace-codex as a Codex plugin runs `status`, `flush` or `show` from a
- * shell, where PLUGIN_DATA is not set: when nothing names a state dir and the default one does
- * not exist, the plugin's data folder (`$CODEX_HOME/plugins/data/trace-codex-<marketplace>`),
- * if there is exactly one, is where the hooks keep their state.
- */
-const pluginDataDir = (codexHome: string): string | undefined => {
-  const data = join(codexHome, "plugins", "data")
-  try {
-    const found = fs.readdirSync(data, { withFileTypes: true }).filter((entry) => entry.isDirectory() && entry.name.startsWith("trace-codex-"))
-    return found.length === 1 ? join(data, found[0]!.name) : undefined
-  } catch {
-    return undefined
-  }
+export interface ResolvedStateDir {
+  readonly path: string
+  /** where the path comes from, for people: `env TRACE_CODEX_STATE_DIR`, `default`, ... */
+  readonly from: string
 }
 
-/** the state dir for the commands a user runs: stateDirConfig, or a plugin install's data folder */
-export const resolveStateDir: Effect.Effect<string, ConfigError.ConfigError> = Effect.map(stateDirSettings, ({ codexHome, explicit, plugin }) => {
-  const named = Option.orElse(explicit, () => plugin)
-  if (Option.isSome(named)) return named.value
-  const home = homeOf(codexHome)
-  const fallback = join(home, "trace-codex")
-  return fs.existsSync(fallback) ? fallback : pluginDataDir(home) ?? fallback
-})
+/** the state dir for the commands a user runs (and doctor), and why: stateDirConfig, or a plugin-only install's data folder */
+export const resolveStateDirWithSource: Effect.Effect<ResolvedStateDir, ConfigError.ConfigError> = Effect.map(
+  stateDirSettings,
+  ({ codexHome, explicit, plugin }) => {
+    if (Option.isSome(explicit)) return { path: explicit.value, from: "env TRACE_CODEX_STATE_DIR" }
+    if (Option.isSome(plugin)) return { path: plugin.value, from: "env PLUGIN_DATA" }
+    // installed only as a Codex plugin: Codex gives its hooks PLUGIN_DATA, which a shell does not have
+    const home = homeOf(codexHome)
+    const pluginData = pluginOnlyStateDir(home)
+    if (pluginData !== undefined) return { path: pluginData, from: "the Codex plugin's data folder" }
+    return { path: join(home, "trace-codex"), from: Option.isSome(codexHome) ? "$CODEX_HOME/trace-codex" : "default" }
+  }
+)
+
+export const resolveStateDir: Effect.Effect<string, ConfigError.ConfigError> = Effect.map(resolveStateDirWithSource, (resolved) => resolved.path)
 
 export const codexHomeConfig: Config.Config<string> = Config.nonEmptyString("CODEX_HOME").pipe(Config.withDefault(join(homedir(), ".codex")))
 

@@ -227,17 +227,19 @@ describe("trace-codex doctor: installed as a Codex plugin", () => {
     expect(checkOf(r, "plugin")).toMatchObject({ status: "ok", summary: expect.stringContaining(dataDir) })
   })
 
-  it("status and config from a shell (no PLUGIN_DATA there) find the plugin's data folder when there is no default state dir", () => {
-    const home = path.join(tempDir(), "codex-home")
+  it("status and config from a shell (no PLUGIN_DATA there) use the plugin's data folder, as doctor does", () => {
+    const { home } = fresh()
+    withPlugin(home, "[features]\nplugin_hooks = true\n\n")
     const dataDir = path.join(home, "plugins", "data", "trace-codex-trace-codex")
-    fs.mkdirSync(dataDir, { recursive: true })
-    const stateOf = () => (parseJsonOutput(runCli(["status", "--json"], { CODEX_HOME: home })) as { stateDir: string }).stateDir
+    const stateOf = (env: Record<string, string> = {}) => (parseJsonOutput(runCli(["status", "--json"], { CODEX_HOME: home, ...env })) as { stateDir: string }).stateDir
     expect(stateOf()).toBe(dataDir)
     expect(runCli(["config"], { CODEX_HOME: home }).stdout).toContain(`${dataDir} (the Codex plugin's data folder)`)
-    // a named state dir, or the default one once it exists, wins
+    expect(report(runCli(["doctor", "--codex-home", home, "--json"])).stateDir).toBe(dataDir)
+    // a named state dir wins
     const named = path.join(tempDir(), "named")
-    expect((parseJsonOutput(runCli(["status", "--json"], { CODEX_HOME: home, TRACE_CODEX_STATE_DIR: named })) as { stateDir: string }).stateDir).toBe(named)
-    fs.mkdirSync(path.join(home, "trace-codex"))
+    expect(stateOf({ TRACE_CODEX_STATE_DIR: named })).toBe(named)
+    // once hooks.json runs our hooks too, those keep the default state dir
+    expect(runCli(["install", "--codex-home", home], { CODEX_HOME: home }).code).toBe(0)
     expect(stateOf()).toBe(path.join(home, "trace-codex"))
   })
 

@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { isRecord } from "effect/Predicate"
 import { CliFailure } from "../commands/errors"
-import { codexHomeConfig, stateDirConfig } from "../StateDir"
+import { codexHomeConfig, resolveStateDir, stateDirConfig } from "../StateDir"
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
@@ -51,14 +51,19 @@ export const resolveCodexHome = (option: Option.Option<string>): Effect.Effect<s
     onNone: () => Effect.map(codexHomeConfig, (dir) => path.resolve(dir))
   })
 
-/** the state directory hooks run by Codex with this CODEX_HOME will use (same rules as the hook) */
-export const stateDirFor = (codexHome: string): Effect.Effect<string, ConfigError.ConfigError> =>
+/** `effect` with CODEX_HOME set to `codexHome`, the rest of the configuration as it is */
+const withCodexHome = <A, E, R>(codexHome: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.configProviderWith((current) =>
-    Effect.withConfigProvider(
-      stateDirConfig,
-      ConfigProvider.fromMap(new Map([["CODEX_HOME", codexHome]])).pipe(ConfigProvider.orElse(() => current))
-    )
-  ).pipe(Effect.map((dir) => path.resolve(dir)))
+    Effect.withConfigProvider(effect, ConfigProvider.fromMap(new Map([["CODEX_HOME", codexHome]])).pipe(ConfigProvider.orElse(() => current)))
+  )
+
+/** the state directory hooks.json hooks run by Codex with this CODEX_HOME will use (same rules as the hook) */
+export const stateDirFor = (codexHome: string): Effect.Effect<string, ConfigError.ConfigError> =>
+  withCodexHome(codexHome, Effect.map(stateDirConfig, (dir) => path.resolve(dir)))
+
+/** the state directory of whatever hooks this CODEX_HOME runs: a plugin-only install's, else stateDirFor's */
+export const hooksStateDirFor = (codexHome: string): Effect.Effect<string, ConfigError.ConfigError> =>
+  withCodexHome(codexHome, Effect.map(resolveStateDir, (dir) => path.resolve(dir)))
 
 export const hooksFileOf = (codexHome: string): string => path.join(codexHome, "hooks.json")
 

@@ -8,12 +8,11 @@
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as fs from "node:fs"
-import * as path from "node:path"
 import { type CodexAppServer, type CodexHookEntry, connectAppServer } from "./appServer"
-import { featureFlag, readToml } from "./codexConfig"
+import { featureFlag } from "./codexConfig"
 import { toConfigEdits } from "./hookTrust"
 import { deepEqual, HOOK_EVENTS, parseHooksFile } from "./hooksFile"
+import { readCodexConfig, readTextIfPresent } from "./pluginInstall"
 import { CliFailure } from "../commands/errors"
 
 export interface PluginTrustOutcome {
@@ -30,21 +29,7 @@ export interface PluginTrustOutcome {
 
 const isTraceCodexPlugin = (entry: CodexHookEntry): boolean => (entry.pluginId ?? "").split("@")[0] === "trace-codex"
 
-const readText = (file: string): string => {
-  try {
-    return fs.readFileSync(file, "utf8")
-  } catch {
-    return ""
-  }
-}
-
-const readJson = (file: string): unknown => {
-  try {
-    return Either.getOrUndefined(parseHooksFile(fs.readFileSync(file, "utf8")))
-  } catch {
-    return undefined
-  }
-}
+const readHooksDoc = (file: string): unknown => Either.getOrUndefined(parseHooksFile(readTextIfPresent(file) ?? ""))
 
 const fail = (message: string) => new CliFailure({ message })
 
@@ -72,9 +57,9 @@ export const trustPluginHooks = (options: {
       const pluginId = pluginIds[0] ?? ""
       const sources = [...new Set(listed.map((entry) => entry.sourcePath ?? ""))]
       const hooksFile = sources[0] ?? ""
-      const shipped = readJson(options.shippedHooksFile)
+      const shipped = readHooksDoc(options.shippedHooksFile)
       if (shipped === undefined) return yield* fail(`cannot read ${options.shippedHooksFile}: this trace-codex installation is incomplete`)
-      if (sources.length !== 1 || !deepEqual(readJson(hooksFile), shipped)) {
+      if (sources.length !== 1 || !deepEqual(readHooksDoc(hooksFile), shipped)) {
         return yield* fail(
           `the hooks of ${pluginId} (${sources.join(", ")}) are not the ones this trace-codex ships (${options.shippedHooksFile}): not trusting them. Update the plugin (codex plugin marketplace upgrade, codex plugin add ${pluginId}) and run again`
         )
@@ -88,7 +73,7 @@ export const trustPluginHooks = (options: {
         .filter((entry) => entry.trustStatus !== "trusted" && entry.trustStatus !== "managed")
         .map((entry) => ({ key: entry.key, hash: entry.currentHash, why: "ours" as const }))
       // Codex lists plugin hooks either way, but runs them only with the feature on
-      const config = readToml(readText(path.join(options.codexHome, "config.toml")))
+      const config = readCodexConfig(options.codexHome)
       const enabledPluginHooks = Either.isLeft(config) || featureFlag(config.right, "plugin_hooks") !== true
       const writes = [
         ...(enabledPluginHooks ? [{ keyPath: "features.plugin_hooks", value: true, mergeStrategy: "upsert" as const }] : []),

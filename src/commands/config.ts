@@ -6,11 +6,8 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import { sep } from "node:path"
 import * as Redacted from "effect/Redacted"
 import { spansDir } from "../../layers/LocalSpanSink"
 import { defaultRedactor } from "../redaction"
@@ -24,7 +21,7 @@ import {
   settingEnvNames,
   type SettingsReport
 } from "../Settings"
-import { StateDir } from "../StateDir"
+import { resolveStateDirWithSource, StateDir } from "../StateDir"
 
 const json = Options.boolean("json").pipe(Options.withDescription("print the settings as one JSON object"))
 
@@ -65,21 +62,6 @@ const UNSET: Partial<Record<SettingName, string>> = {
 
 const describeSource = (source: SettingSource): string =>
   source.from === "env" ? `env ${source.name}` : source.from === "config.json" ? "config.json" : "default"
-
-const stateDirSource: Config.Config<string> = Config.all({
-  explicit: Config.option(Config.string("TRACE_CODEX_STATE_DIR")),
-  plugin: Config.option(Config.string("PLUGIN_DATA")),
-  codexHome: Config.option(Config.string("CODEX_HOME"))
-}).pipe(
-  Config.map(({ codexHome, explicit, plugin }) => {
-    const set = (value: Option.Option<string>) => Option.isSome(value) && value.value !== ""
-    if (set(explicit)) return "env TRACE_CODEX_STATE_DIR"
-    if (set(plugin)) return "env PLUGIN_DATA"
-    if (set(codexHome)) return "$CODEX_HOME/trace-codex"
-    return "default"
-  }),
-  Config.orElse(() => Config.succeed("default"))
-)
 
 const sinkLine = (report: SettingsReport): string => {
   const { settings } = report
@@ -138,9 +120,7 @@ const asJson = (report: SettingsReport, stateDirFrom: string) => ({
 export const configCommand = Command.make("config", { json }, (args) =>
   Effect.gen(function*() {
     const report = yield* loadSettingsReport
-    const named = yield* stateDirSource
-    // neither variable set and no default state dir: a Codex plugin install's data folder (StateDir.ts)
-    const stateDirFrom = !named.startsWith("env ") && report.stateDir.includes(`${sep}plugins${sep}data${sep}`) ? "the Codex plugin's data folder" : named
+    const stateDirFrom = (yield* resolveStateDirWithSource).from
     yield* Console.log(args.json ? JSON.stringify(asJson(report, stateDirFrom), null, 2) : text(report, stateDirFrom))
   }).pipe(Effect.provide(StateDir.layer))
 ).pipe(

@@ -17,7 +17,8 @@ import type * as Redacted from "effect/Redacted"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { checkBraintrust } from "../codexHome/braintrustCheck"
-import { enabledPlugins, featureFlag, hooksFeature, hookTrustStates, readToml } from "../codexHome/codexConfig"
+import { type Assignment, hooksFeature, hookTrustStates } from "../codexHome/codexConfig"
+import { type PluginInstall, readCodexConfig, readTextIfPresent, tracePluginOf } from "../codexHome/pluginInstall"
 import { decodeInstallRecord, type InstallRecord, trustFromFiles } from "../codexHome/hookTrust"
 import {
   type HandlerAt,
@@ -29,7 +30,7 @@ import {
   snakeCase,
   unknownTopLevelFields
 } from "../codexHome/hooksFile"
-import { hookBinOfPackage, hooksFileOf, isExecutableFile, packageRoot, resolveCodexHome, stateDirFor, trustPathOf } from "../codexHome/installation"
+import { hookBinOfPackage, hooksFileOf, isExecutableFile, packageRoot, resolveCodexHome, hooksStateDirFor, trustPathOf } from "../codexHome/installation"
 import { readSessionStatus } from "../Drainer"
 import { journalSessions, listSpool } from "../Journal"
 import { stateLayout } from "../live/layout"
@@ -54,13 +55,7 @@ const check = (id: string, status: Status, summary: string, extra: { details?: R
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
-const readText = (file: string): string | undefined => {
-  try {
-    return fs.readFileSync(file, "utf8")
-  } catch {
-    return undefined
-  }
-}
+const readText = readTextIfPresent
 
 // ---------------------------------------------------------------------------------------------
 // Settings (SPEC §5: environment over config.json)
@@ -197,10 +192,8 @@ const hooksChecks = (hooksFile: string, hookBin: string | undefined, settings: S
   return { checks, ours }
 }
 
-const trustChecks = (codexHome: string, hooksFile: string, ours: ReadonlyArray<HandlerAt>, record: InstallRecord | undefined): ReadonlyArray<Check> => {
+const trustChecks = (codexHome: string, config: ReturnType<typeof readCodexConfig>, hooksFile: string, ours: ReadonlyArray<HandlerAt>, record: InstallRecord | undefined): ReadonlyArray<Check> => {
   const configFile = path.join(codexHome, "config.toml")
-  const text = readText(configFile) ?? ""
-  const config = readToml(text)
   if (Either.isLeft(config)) {
     return [check("trust", "warn", `cannot read ${configFile} (${config.left.message}): hook trust unknown`, { fix: "Codex reports config.toml errors at start-up; fix the file" })]
   }
@@ -243,30 +236,11 @@ const trustChecks = (codexHome: string, hooksFile: string, ours: ReadonlyArray<H
   return checks
 }
 
-/** trace-codex installed as a Codex plugin (`codex plugin add trace-codex@<marketplace>`) */
-interface PluginInstall {
-  readonly id: string
-  /** PLUGIN_DATA, where its hooks keep their state */
-  readonly dataDir: string
-  /** Codex 0.169 runs plugin hooks only with `[features] plugin_hooks = true` */
-  readonly hooksOn: boolean
-}
-
-const pluginInstallOf = (codexHome: string): PluginInstall | undefined => {
-  const config = readToml(readText(path.join(codexHome, "config.toml")) ?? "")
-  if (Either.isLeft(config)) return undefined
-  const id = enabledPlugins(config.right).find((plugin) => plugin.split("@")[0] === "trace-codex")
-  if (id === undefined) return undefined
-  const [name, marketplace] = id.split("@")
-  return { id, dataDir: path.join(codexHome, "plugins", "data", `${name}-${marketplace ?? ""}`), hooksOn: featureFlag(config.right, "plugin_hooks") === true }
-}
-
-const pluginChecks = (codexHome: string, plugin: PluginInstall | undefined, hooksInFile: boolean): ReadonlyArray<Check> => {
+const pluginChecks = (config: ReadonlyArray<Assignment>, plugin: PluginInstall | undefined, hooksInFile: boolean): ReadonlyArray<Check> => {
   if (plugin === undefined) return []
   const checks: Array<Check> = []
   // trust of plugin hooks is keyed "<plugin id>:hooks/hooks.json:<event>:<group>:<handler>"
-  const config = readToml(readText(path.join(codexHome, "config.toml")) ?? "")
-  const states = Either.isRight(config) ? hookTrustStates(config.right) : new Map<string, { trustedHash?: string; enabled?: boolean }>()
+  const states = hookTrustStates(config)
   const trusted = HOOK_EVENTS.filter((event) => {
     const state = states.get(`${plugin.id}:hooks/hooks.json:${snakeCase(event)}:0:0`)
     return state?.trustedHash !== undefined && state.enabled !== false
@@ -296,14 +270,6 @@ const pluginChecks = (codexHome: string, plugin: PluginInstall | undefined, hook
     )
   }
   return checks
-}
-
-/** do the hooks in hooks.json include ours (for where the state is kept) */
-const hooksFileHasOurs = (hooksFile: string): boolean => {
-  const text = readText(hooksFile)
-  if (text === undefined) return false
-  const parsed = parseHooksFile(text)
-  return Either.isRight(parsed) && ourHandlersOf(parsed.right).length > 0
 }
 
 const stateDirChecks = (stateDir: string): ReadonlyArray<Check> => {
@@ -429,10 +395,10 @@ export const doctorCommand = Command.make("doctor", { codexHome: codexHomeOption
   Effect.gen(function* () {
     const home = yield* resolveCodexHome(args.codexHome)
     const hooksFile = hooksFileOf(home)
-    const plugin = pluginInstallOf(home)
-    const hooksInFile = hooksFileHasOurs(hooksFile)
-    // installed only as a plugin: its hooks keep their state in PLUGIN_DATA, unless TRACE_CODEX_STATE_DIR says otherwise
-    const stateDir = plugin !== undefined && !hooksInFile && !process.env["TRACE_CODEX_STATE_DIR"] ? plugin.dataDir : yield* stateDirFor(home)
+    const config = readCodexConfig(home)
+    const plugin = Either.isRight(config) ? tracePluginOf(home, config.right) : undefined
+    // the state of the hooks that run: a plugin-only install keeps it in PLUGIN_DATA
+    const stateDir = yield* hooksStateDirFor(home)
     const root = packageRoot()
     const hookBin = root === undefined ? undefined : hookBinOfPackage(root)
     const report = yield* readSettings(stateDir)
@@ -445,8 +411,8 @@ export const doctorCommand = Command.make("doctor", { codexHome: codexHomeOption
         ? check("install", "ok", `trace-codex ${version} at ${root}`)
         : check("install", "fail", `trace-codex ${version}: ${hookBin ?? "bin/trace-codex-hook"} is missing`, { fix: "reinstall trace-codex" }),
       ...hooks.checks,
-      ...pluginChecks(home, plugin, hooksInFile),
-      ...trustChecks(home, hooksFile, hooks.ours, record),
+      ...pluginChecks(Either.getOrElse(config, () => []), plugin, hooks.ours.length > 0),
+      ...trustChecks(home, config, hooksFile, hooks.ours, record),
       ...stateDirChecks(stateDir),
       ...settingsChecks(report),
       ...(yield* braintrustChecks(report.settings, stateDir)),
