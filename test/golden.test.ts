@@ -13,7 +13,7 @@ import type { SpanRow } from "../src/domain/SpanRow"
 import { SpanKeys } from "../src/domain/ids"
 import { rolloutFiles, SCENARIOS, type Scenario } from "./support/fixtures"
 import { importToMemory } from "./support/pipeline"
-import { type ThreadFacts, threadFacts } from "./support/rolloutFacts"
+import { threadFacts } from "./support/rolloutFacts"
 
 /** the spans of one thread: those under its scope root (the session root or its subagent span) */
 const spansOfThread = (rows: ReadonlyArray<SpanRow>, threadId: string, isSubagent: boolean): Array<SpanRow> => {

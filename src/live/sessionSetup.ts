@@ -17,7 +17,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { defaultReducerOptions, type ReducerOptions } from "../reducer/state"
-import { defaultSettings, loadSettings, PersistedSettings, persistableSettings, reducerOptionsFor, restoreSettings, type Settings, sinkLayerFor } from "../Settings"
+import { defaultSettings, loadSettings, PersistedSettings, persistableSettings, reducerOptionsFor, restoreSettings, type Settings, type SettingsError, sinkLayerFor } from "../Settings"
 import { SpanSink, type SpanSinkService } from "../SpanSink"
 import type { StateDir } from "../StateDir"
 
@@ -40,26 +40,22 @@ const decodePersisted = Schema.decodeUnknownOption(PersistedSettings)
  */
 export const settingsSessionSetup = (onInvalid: (message: string) => void) =>
   Effect.gen(function* () {
-    const current: Settings = yield* loadSettings.pipe(
-      Effect.catchTag("SettingsError", (e) =>
-        Effect.sync(() => {
-          onInvalid(`invalid settings, sessions go to the local store until they are fixed: ${e.message}`)
+    /** settings that cannot be read send to the local store, and say so */
+    const orLocalStore = (why: string) => <R>(settings: Effect.Effect<Settings, SettingsError, R>): Effect.Effect<Settings, never, R> =>
+      Effect.catchTag(settings, "SettingsError", (e) =>
+        Effect.sync((): Settings => {
+          onInvalid(`${why}: ${e.message}`)
           return { ...defaultSettings, traceToBraintrust: false }
         })
       )
-    )
+    const current: Settings = yield* loadSettings.pipe(orLocalStore("invalid settings, sessions go to the local store until they are fixed"))
     const context = yield* Effect.context<StateDir | FileSystem.FileSystem | Scope.Scope>()
     const sinks = new Map<string, SpanSinkService>()
     const fromStartEnv = (sessionId: string, startEnv: Readonly<Record<string, string>>) =>
       loadSettings.pipe(
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(startEnv)))),
         Effect.map((settings): Settings => ({ ...settings, apiKey: settings.apiKey ?? current.apiKey })),
-        Effect.catchTag("SettingsError", (e) =>
-          Effect.sync(() => {
-            onInvalid(`session ${sessionId} started with invalid settings, it goes to the local store: ${e.message}`)
-            return { ...defaultSettings, traceToBraintrust: false }
-          })
-        )
+        orLocalStore(`session ${sessionId} started with invalid settings, it goes to the local store`)
       )
     return (sessionId: string, persisted: unknown, startEnv?: Readonly<Record<string, string>>): Effect.Effect<SessionSetup> =>
       Effect.gen(function* () {

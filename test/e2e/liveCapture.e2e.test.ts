@@ -56,7 +56,7 @@ import {
   say,
   think
 } from "../support/fakeResponses"
-import { type ThreadFacts, threadFacts } from "../support/rolloutFacts"
+import { threadFacts } from "../support/rolloutFacts"
 import { SHELL_PROMPT, SHELL_SCRIPT, SUBAGENT_PROMPT, SUBAGENT_SCRIPT } from "./scripts"
 
 const codex = probeCodex()
