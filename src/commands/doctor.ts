@@ -440,6 +440,6 @@ export const doctorCommand = Command.make("doctor", { codexHome: codexHomeOption
   })
 ).pipe(
   Command.withDescription(
-    "Check that live tracing works for a CODEX_HOME and say what to do about each problem: Node version, trace-codex's hooks in hooks.json (all 12 events, pointing at an existing executable) and Codex's trust in them, the state dir (writable, 0700), the settings, Braintrust login, project and API (only when TRACE_TO_BRAINTRUST is on; no network otherwise), and delivery (drainer, waiting payloads, failing sessions). Exits 1 when something is wrong."
+    "Check that live tracing works for a CODEX_HOME and say what to do about each problem: Node version, trace-codex's hooks in hooks.json (all 12 events, pointing at an existing executable) and Codex's trust in them, or the trace-codex Codex plugin (enabled, plugin hooks on, its hooks trusted), the state dir (writable, 0700), the settings, Braintrust login, project and API (only when TRACE_TO_BRAINTRUST is on; no network otherwise), and delivery (drainer, waiting payloads, failing sessions). Exits 1 when something is wrong."
   )
 )

@@ -390,6 +390,7 @@ export const installCommand = Command.make("install", { codexHome, project, dryR
       "Other tools' hooks stay as they are; the file is backed up (hooks.json.bak-<time>) before any change; running install again changes nothing, and an older install of ours is replaced.",
       "Codex runs only hooks it trusts: with codex on PATH (or --codex-bin), install asks Codex for the hashes of exactly our entries and records them as trusted in config.toml.",
       "Otherwise trust them in the Codex TUI (Hooks need review -> Trust all), or run codex exec --dangerously-bypass-hook-trust in CI.",
+      "Installed as a Codex plugin instead (codex plugin add trace-codex@<marketplace>)? install --plugin has Codex switch plugin hooks on and trust them.",
       "Then check with trace-codex doctor."
     ].join(" ")
   )
